@@ -1,0 +1,132 @@
+"""Putting seqbot together: settings → database → plugins → engine → scheduler → transports.
+
+Both ``seqbot run`` and ``seqbot chat`` (and the tests) build the bot here, so
+every entry point runs the same core with the same storage and tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from bot.context import Services
+from bot.core import Bot
+from bot.plugins import PluginRegistry
+from bot.settings import Settings
+from bot.transports.base import Transport, TransportRegistry
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+#: Builds the transports whose settings are present (filled by each transport module).
+TransportFactory = Callable[[Settings], Transport | None]
+
+
+def configured_transports(settings: Settings) -> list[Transport]:
+    """Every platform transport whose settings are present (Telegram, Slack)."""
+    from bot.transports.platforms import FACTORIES
+
+    found = []
+    for factory in FACTORIES:
+        transport = factory(settings)
+        if transport is not None:
+            found.append(transport)
+    return found
+
+
+def make_engine_pool(settings: Settings) -> Any:
+    """The shared engine pool; models load on first use, so this is cheap."""
+    from bot.engine import EnginePool
+
+    return EnginePool(
+        settings.model,
+        int8=settings.engine_int8,
+        threads=settings.engine_threads,
+        max_batch=settings.engine_max_batch,
+        max_queue=settings.engine_max_queue,
+        timeout=settings.engine_timeout_seconds,
+        cache_dir=settings.model_dir,
+    )
+
+
+def make_scheduler(services: Services) -> Any:
+    """The reminder dispatcher, which wakes at the next due reminder."""
+    from bot.reminders import ReminderDispatcher
+
+    return ReminderDispatcher(services)
+
+
+@contextlib.asynccontextmanager
+async def open_bot(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    plugins: PluginRegistry | None = None,
+    engine: Any = None,
+    with_engine: bool = True,
+    with_scheduler: bool = True,
+) -> AsyncIterator[Bot]:
+    """A ready bot (database upgraded, plugins set up, dispatcher running); closes it all after.
+
+    Raises :class:`storage.StorageError` when the database cannot be used.
+    """
+    owns_db = db is None
+    if db is None:
+        db = Database(settings.database_url.get_secret_value())
+    try:
+        await db.upgrade()
+        if plugins is None:
+            plugins = PluginRegistry()
+            plugins.load_entry_points()
+        if engine is None and with_engine:
+            engine = make_engine_pool(settings)
+        services = Services(
+            settings=settings, db=db, transports=TransportRegistry(), plugins=plugins, engine=engine
+        )
+        if with_scheduler:
+            services.scheduler = make_scheduler(services)
+        await plugins.setup(services)
+        bot = Bot(services)
+        try:
+            if services.scheduler is not None:
+                await services.scheduler.start()
+            yield bot
+        finally:
+            await bot.drain()
+            for transport in services.transports:
+                with contextlib.suppress(Exception):
+                    await transport.stop()
+            if services.scheduler is not None:
+                await services.scheduler.stop()
+            if engine is not None and hasattr(engine, "close"):
+                await engine.close()
+    finally:
+        if owns_db:
+            await db.dispose()
+
+
+async def start_transport(bot: Bot, transport: Transport) -> None:
+    bot.services.transports.register(transport)
+    await transport.start(bot)
+
+
+async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
+    """Start ``transports`` and serve until SIGINT or SIGTERM; then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    for transport in transports:
+        await start_transport(bot, transport)
+        log.info("%s transport started", transport.platform)
+    log.info("seqbot is running; press Ctrl+C to stop")
+    await stop.wait()
+    log.info("stopping: finishing replies in progress")
+    for transport in transports:
+        with contextlib.suppress(Exception):
+            await transport.stop()

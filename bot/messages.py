@@ -1,0 +1,99 @@
+"""The platform-neutral message types that every layer of seqbot speaks.
+
+Transports turn platform payloads into an :class:`IncomingMessage` and render a
+:class:`Reply`; tasks never see a platform object. An :class:`Address` is the
+part of a message needed to post into the same place later (reminders), so it
+is small, hashable and storable as three strings.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+class ChatKind(enum.StrEnum):
+    """Who can read a chat; private chats get free-text routing to the default task."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message can be posted without an incoming message to answer."""
+
+    platform: str
+    chat_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedMessage:
+    """The message an incoming message replies to, with its text when the platform gives it."""
+
+    message_id: str
+    text: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    from_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """One message (or button press) as the core sees it, whatever the platform."""
+
+    platform: str
+    chat_id: str
+    chat_kind: ChatKind
+    user_id: str
+    user_name: str
+    text: str
+    message_id: str | None = None
+    reply_to: QuotedMessage | None = None
+    thread_id: str | None = None
+    #: Set when the bot was addressed explicitly (mention, reply to the bot, DM);
+    #: in groups only such messages are answered, the rest is stored as history.
+    addressed: bool = True
+    #: Set for button presses: the action id of the pressed :class:`Button`.
+    action: str | None = None
+    #: The command the platform already parsed (Slack slash commands), e.g. ``"seqbot"``.
+    slash_command: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def address(self) -> Address:
+        return Address(self.platform, self.chat_id, self.thread_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply; pressing it sends ``action`` back to the task that made it.
+
+    The action id is ``"<task>:<payload>"`` so the router can find the owner
+    without any per-platform state.
+    """
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a task says back.
+
+    ``text`` uses seqbot's light markup (see :mod:`bot.formatting`): ``**bold**``,
+    ```` `code` ````, fenced code blocks, ``- `` list items and ``[label](url)``
+    links. Transports render it for their platform and split long text.
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    #: Only the asking user should see it, where the platform can do that (Slack ephemeral).
+    private: bool = False
+
+    @classmethod
+    def coerce(cls, value: str | Reply) -> Reply:
+        return value if isinstance(value, Reply) else cls(text=value)

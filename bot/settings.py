@@ -1,0 +1,117 @@
+"""All configuration in one object, read once at start.
+
+Values come from ``SEQBOT_*`` environment variables, then a ``.env`` file in the
+working directory, then these defaults: the embedded defaults give a working
+console bot on SQLite with no setup. Secrets are :class:`~pydantic.SecretStr`
+so they cannot leak through ``repr``, logs or ``seqbot config``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SEQBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Storage
+    database_url: SecretStr = Field(
+        SecretStr("sqlite+aiosqlite:///seqbot.db"),
+        description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+    history_max_messages: int = Field(1000, ge=0, description="Messages kept per chat (0: none)")
+    history_max_age_days: int = Field(
+        30, ge=0, description="Days a stored message is kept (0: forever)"
+    )
+    dialog_ttl_minutes: int = Field(30, ge=1, description="How long a pending dialog step waits")
+
+    # Routing
+    bot_name: str = Field("seqbot", description="Name used for mentions and /command@name")
+    default_task: str = Field("ask", description="Task that answers free text in private chats")
+    max_message_chars: int = Field(8000, ge=1, description="Longer messages are refused")
+    timezone: str = Field("UTC", description="Time zone for users who have not set one")
+    language: str = Field("en", description="Language for users who have not set one")
+    log_level: str = Field("INFO", description="Python logging level")
+
+    # Engine
+    model: str = Field("google/flan-t5-small", description="Hub id or local directory")
+    model_dir: str | None = Field(None, description="Where downloaded models are cached")
+    engine_threads: int = Field(0, ge=0, description="Torch threads (0: all cores)")
+    engine_int8: bool = Field(True, description="int8 weights for linear layers on CPU")
+    engine_max_batch: int = Field(32, ge=1, description="Sequences decoded together")
+    engine_max_queue: int = Field(256, ge=1, description="Waiting requests before 'busy'")
+    engine_timeout_seconds: float = Field(120.0, gt=0, description="Per-request time limit")
+    translation_models: dict[str, str] = Field(
+        default_factory=dict, description='Marian models per pair, JSON: {"en-de": "path"}'
+    )
+
+    # Reminders
+    reminder_max_per_user: int = Field(100, ge=1)
+    reminder_max_years_ahead: int = Field(5, ge=1)
+    reminder_grace_minutes: int = Field(60 * 24, ge=0, description="Later than this: 'missed'")
+
+    # Telegram
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_host: str = "127.0.0.1"
+    slack_port: int = 3000
+    slack_allowed_users: list[str] = Field(default_factory=list)
+    slack_allowed_channels: list[str] = Field(default_factory=list)
+    slack_ephemeral_results: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from bot.locale import parse_timezone
+
+        return parse_timezone(value)
+
+    @cached_property
+    def database_url_masked(self) -> str:
+        return mask_url(self.database_url.get_secret_value())
+
+    def effective(self) -> dict[str, Any]:
+        """Every setting with secrets masked: what ``seqbot config`` prints."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "database_url":
+                value = self.database_url_masked
+            elif isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            shown[name] = value
+        return shown
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced, safe for logs and error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"

@@ -1,0 +1,108 @@
+"""The transport interface and the registry that finds a transport by platform.
+
+A transport turns platform events into :class:`~bot.messages.IncomingMessage`
+and hands them to :meth:`bot.core.Bot.handle`; it renders replies and posts to
+stored addresses. Reminders and tasks reach every platform through
+:class:`TransportRegistry`, never through a platform client.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+from bot.messages import Address, Reply
+
+if TYPE_CHECKING:
+    from bot.core import Bot
+    from storage.db import Database
+
+
+class DeliveryError(Exception):
+    """Posting failed; ``retry_after`` (seconds) is set when the platform asked us to wait."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChatUnavailable(DeliveryError):
+    """The platform will not let us post there (bot blocked, kicked, chat gone): do not retry."""
+
+
+class Transport(ABC):
+    """One chat platform. Subclasses set ``platform`` and implement the abstract methods."""
+
+    platform: str
+    #: How often a "typing…" indication must be renewed while work goes on (seconds).
+    typing_interval: float = 4.0
+    #: The bot's own names on this platform besides ``settings.bot_name`` (Telegram username).
+    bot_aliases: tuple[str, ...] = ()
+    #: Raw spellings of a mention of the bot (Slack's ``<@U0BOT>``), stripped by the router.
+    mention_tokens: tuple[str, ...] = ()
+
+    @abstractmethod
+    async def start(self, bot: Bot) -> None:
+        """Connect and begin delivering incoming messages to ``bot.handle``; return once running."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop receiving; let replies already being sent finish."""
+
+    @abstractmethod
+    async def send(
+        self, address: Address, reply: Reply, *, reply_to: str | None = None
+    ) -> str | None:
+        """Post ``reply`` at ``address`` (as a reply to message ``reply_to`` where possible).
+
+        Returns the platform's id of the (first) posted message. Raises
+        :class:`ChatUnavailable` when the chat refuses the bot for good and
+        :class:`DeliveryError` for failures worth retrying.
+        """
+
+    async def typing(self, address: Address) -> None:  # noqa: B027 - optional for platforms
+        """Show that the bot is working; platforms without such an indication do nothing."""
+
+
+class UnknownPlatform(DeliveryError):
+    """No transport for that platform is running in this process."""
+
+
+class TransportRegistry:
+    """The transports running in this process, by platform name."""
+
+    def __init__(self) -> None:
+        self._transports: dict[str, Transport] = {}
+
+    def register(self, transport: Transport) -> None:
+        if transport.platform in self._transports:
+            raise ValueError(f"a {transport.platform} transport is already registered")
+        self._transports[transport.platform] = transport
+
+    def get(self, platform: str) -> Transport:
+        try:
+            return self._transports[platform]
+        except KeyError:
+            raise UnknownPlatform(f"no {platform} transport is running") from None
+
+    def __contains__(self, platform: object) -> bool:
+        return platform in self._transports
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._transports.values()))
+
+    async def send(self, address: Address, reply: Reply) -> str | None:
+        """Post to a stored address through the transport of its platform."""
+        return await self.get(address.platform).send(address, reply)
+
+
+async def mark_unavailable(db: Database, address: Address, reason: str) -> int:
+    """Record that a chat refuses the bot and pause its reminders; returns how many were paused.
+
+    Called wherever a send raised :class:`ChatUnavailable` (replies and reminders alike),
+    so a blocked bot stops retrying everywhere at once.
+    """
+    from storage.people import mark_chat_unavailable
+
+    async with db.session() as session:
+        return await mark_chat_unavailable(session, address.platform, address.chat_id, reason)

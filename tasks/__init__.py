@@ -1,0 +1,1 @@
+"""seqbot's built-in task plugins, registered through the ``seqbot.tasks`` entry points."""
