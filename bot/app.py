@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from bot.context import Services
@@ -114,6 +115,24 @@ async def start_transport(bot: Bot, transport: Transport) -> None:
     await transport.start(bot)
 
 
+HEARTBEAT_SECONDS = 30.0
+
+
+async def _beat(path: Path) -> None:
+    """Touch ``path`` while the event loop is healthy; a stuck loop stops touching it."""
+    while True:
+        await asyncio.to_thread(path.touch)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def heartbeat_fresh(path: Path, now: float) -> bool:
+    """Whether ``seqbot run`` touched ``path`` within three heartbeat periods."""
+    try:
+        return now - path.stat().st_mtime < 3 * HEARTBEAT_SECONDS
+    except FileNotFoundError:
+        return False
+
+
 async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
     """Start ``transports`` and serve until SIGINT or SIGTERM; then stop cleanly."""
     stop = asyncio.Event()
@@ -125,7 +144,12 @@ async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
         await start_transport(bot, transport)
         log.info("%s transport started", transport.platform)
     log.info("seqbot is running; press Ctrl+C to stop")
+    heartbeat = None
+    if bot.settings.heartbeat_file:
+        heartbeat = asyncio.create_task(_beat(Path(bot.settings.heartbeat_file)))
     await stop.wait()
+    if heartbeat is not None:
+        heartbeat.cancel()
     log.info("stopping: finishing replies in progress")
     for transport in transports:
         with contextlib.suppress(Exception):

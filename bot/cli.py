@@ -46,11 +46,12 @@ def load_settings() -> Settings:
 
 
 def _run_async(coro: object) -> None:
+    from bot.transports.base import TransportStartError
     from storage.db import StorageError
 
     try:
         asyncio.run(coro)  # type: ignore[arg-type]
-    except StorageError as exc:
+    except (StorageError, TransportStartError) as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         pass
@@ -134,6 +135,34 @@ def plugins() -> None:
         typer.echo(f"FAILED  {failure.entry_point:<12} {failure.target}: {failure.error}")
     if registry.failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def health() -> None:
+    """Exit 0 if the bot is healthy: heartbeat fresh (if configured) and database reachable."""
+    import time
+    from pathlib import Path
+
+    from bot.app import heartbeat_fresh
+    from storage.db import Database
+
+    settings = load_settings()
+    if settings.heartbeat_file and not heartbeat_fresh(Path(settings.heartbeat_file), time.time()):
+        raise fail(f"unhealthy: no heartbeat in {settings.heartbeat_file}")
+
+    async def main() -> None:
+        db = Database(settings.database_url.get_secret_value())
+        try:
+            await db.revision()
+        except Exception as exc:
+            raise StorageError(f"unhealthy: database {db.masked_url} unreachable") from exc
+        finally:
+            await db.dispose()
+
+    from storage.db import StorageError
+
+    _run_async(main())
+    typer.echo("healthy")
 
 
 @db_app.command("upgrade")

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def retention(settings: Settings) -> history.Retention:
+    """The history limits from settings, applied whenever a message is stored."""
+    days = settings.history_max_age_days
+    return history.Retention(settings.history_max_messages, timedelta(days=days) if days else None)
+
+
 class Scheduler(Protocol):
     """What tasks may ask of the reminder dispatcher: look again for the next due reminder."""
 
@@ -112,6 +118,7 @@ class Context:
                 from_bot=True,
                 text=reply.text,
                 thread_id=self.message.thread_id,
+                retention=retention(self.settings),
             )
 
     async def ask(

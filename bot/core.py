@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from datetime import timedelta
 
-from bot.context import Context, Services, UserProfile
+from bot.context import Context, Services, UserProfile, retention
 from bot.errors import UsageError, UserError
 from bot.messages import ChatKind, IncomingMessage, Reply
 from bot.plugins import CommandSpec, Handler, HandlerResult, Task
@@ -199,14 +198,7 @@ class Bot:
                     external_id=message.message_id,
                     thread_id=message.thread_id,
                     created_at=message.received_at,
-                )
-                await history.prune(
-                    session,
-                    chat_id=chat.id,
-                    keep=settings.history_max_messages,
-                    max_age=timedelta(days=settings.history_max_age_days)
-                    if settings.history_max_age_days
-                    else None,
+                    retention=retention(settings),
                 )
             return UserProfile(
                 id=user.id,

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", description="Time zone for users who have not set one")
     language: str = Field("en", description="Language for users who have not set one")
     log_level: str = Field("INFO", description="Python logging level")
+    heartbeat_file: str | None = Field(
+        None, description="`seqbot run` touches it every 30 s; `seqbot health` checks it"
+    )
 
     # Engine
     model: str = Field("google/flan-t5-small", description="Hub id or local directory")
@@ -88,9 +91,13 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
+        from bot.errors import UserError
         from bot.locale import parse_timezone
 
-        return parse_timezone(value)
+        try:
+            return parse_timezone(value)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
     @cached_property
     def database_url_masked(self) -> str:

@@ -12,6 +12,14 @@ from storage.models import Message, utcnow
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How much history a chat keeps: a message count and an age (None: no age limit)."""
+
+    keep: int
+    max_age: timedelta | None
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     """A history row detached from the session, safe to hand to tasks."""
 
@@ -41,7 +49,9 @@ async def record(
     external_id: str | None = None,
     thread_id: str | None = None,
     created_at: datetime | None = None,
+    retention: Retention | None = None,
 ) -> int:
+    """Store one message; with ``retention``, the chat's oldest rows beyond it are deleted."""
     row = Message(
         chat_id=chat_id,
         user_id=user_id,
@@ -54,6 +64,8 @@ async def record(
     )
     session.add(row)
     await session.flush()
+    if retention is not None:
+        await prune(session, chat_id=chat_id, keep=retention.keep, max_age=retention.max_age)
     return row.id
 
 

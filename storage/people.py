@@ -44,9 +44,18 @@ async def chat_for(session: AsyncSession, platform: str, external_id: str, kind:
             )
             assert chat is not None
     elif not chat.active:
-        # A message from the chat means we are welcome again.
+        # A message from the chat means we are welcome again: resume what was paused.
         chat.active = True
         chat.inactive_reason = None
+        await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.platform == platform,
+                Reminder.chat_external_id == external_id,
+                Reminder.status == ReminderStatus.PAUSED,
+            )
+            .values(status=ReminderStatus.PENDING)
+        )
     return chat
 
 

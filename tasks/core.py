@@ -100,18 +100,14 @@ class CoreCommands(Task):
         # Sent without recording it, so nothing about the user is stored right after.
         await ctx.transport.send(
             ctx.address,
-            _forgotten_reply(gone.messages, gone.dialogs, gone.reminders),
+            _forgotten_reply(gone.messages, gone.reminders),
             reply_to=ctx.message.message_id,
         )
 
 
-def _forgotten_reply(messages: int, dialogs: int, reminders: int) -> Reply:
-    parts = [
-        f"{messages} message{'s' * (messages != 1)}",
-        f"{reminders} reminder{'s' * (reminders != 1)}",
-        f"{dialogs} pending question{'s' * (dialogs != 1)}",
-    ]
+def _forgotten_reply(messages: int, reminders: int) -> Reply:
     return Reply(
-        "Done. I deleted " + ", ".join(parts) + " about you in this chat "
+        f"Done. I deleted {messages} message{'s' * (messages != 1)} and "
+        f"{reminders} reminder{'s' * (reminders != 1)} of yours in this chat "
         "(including my replies to you). Your settings are kept; /settings reset clears them."
     )

@@ -50,6 +50,9 @@ async def _drop_schema(schema: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test run; PostgreSQL is required unless explicitly off."""
+    if request.param == "postgresql" and POSTGRES_URL == "off":
+        pytest.skip("SEQBOT_TEST_POSTGRES_URL=off: PostgreSQL tests turned off")
     return request.param
 
 

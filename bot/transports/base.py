@@ -64,6 +64,10 @@ class Transport(ABC):
         """Show that the bot is working; platforms without such an indication do nothing."""
 
 
+class TransportStartError(Exception):
+    """A transport cannot start (bad token, missing secret); the message is one safe line."""
+
+
 class UnknownPlatform(DeliveryError):
     """No transport for that platform is running in this process."""
 
