@@ -134,7 +134,11 @@ def heartbeat_fresh(path: Path, now: float) -> bool:
 
 
 async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
-    """Start ``transports`` and serve until SIGINT or SIGTERM; then stop cleanly."""
+    """Start ``transports`` and serve until SIGINT or SIGTERM.
+
+    Shutdown itself belongs to :func:`open_bot`: it drains replies in progress
+    before it stops the transports those replies are sent through.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -151,6 +155,3 @@ async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
     if heartbeat is not None:
         heartbeat.cancel()
     log.info("stopping: finishing replies in progress")
-    for transport in transports:
-        with contextlib.suppress(Exception):
-            await transport.stop()

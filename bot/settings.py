@@ -56,28 +56,38 @@ class Settings(BaseSettings):
     )
 
     # Reminders
-    reminder_max_per_user: int = Field(100, ge=1)
-    reminder_max_years_ahead: int = Field(5, ge=1)
-    reminder_grace_minutes: int = Field(60 * 24, ge=0, description="Later than this: 'missed'")
+    reminder_max_per_user: int = Field(100, ge=1, description="Active reminders per user")
+    reminder_max_years_ahead: int = Field(5, ge=1, description="How far ahead a reminder may be")
+    reminder_grace_minutes: int = Field(
+        60 * 24, ge=0, description="Overdue by more than this after downtime: reported as missed"
+    )
 
     # Telegram
-    telegram_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_webhook_host: str = "127.0.0.1"
-    telegram_webhook_port: int = 8443
+    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (self-hosted server)"
+    )
+    telegram_webhook_url: str | None = Field(None, description="Public URL: webhook mode")
+    telegram_webhook_secret: SecretStr | None = Field(None, description="Webhook secret token")
+    telegram_webhook_host: str = Field("127.0.0.1", description="Webhook listen address")
+    telegram_webhook_port: int = Field(8443, description="Webhook listen port")
 
     # Slack
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    slack_host: str = "127.0.0.1"
-    slack_port: int = 3000
-    slack_allowed_users: list[str] = Field(default_factory=list)
-    slack_allowed_channels: list[str] = Field(default_factory=list)
-    slack_ephemeral_results: bool = False
+    slack_bot_token: SecretStr | None = Field(None, description="xoxb- bot token")
+    slack_signing_secret: SecretStr | None = Field(None, description="HTTP mode request signing")
+    slack_app_token: SecretStr | None = Field(None, description="xapp- token: Socket Mode")
+    slack_api_url: str = Field("https://slack.com/api/", description="Web API base URL")
+    slack_host: str = Field("127.0.0.1", description="HTTP mode listen address")
+    slack_port: int = Field(3000, description="HTTP mode listen port")
+    slack_allowed_users: list[str] = Field(
+        default_factory=list, description='Allow-list of user ids, JSON: ["U123"] (empty: all)'
+    )
+    slack_allowed_channels: list[str] = Field(
+        default_factory=list, description="Allow-list of channel ids (empty: all)"
+    )
+    slack_ephemeral_results: bool = Field(
+        False, description="Slash command results visible only to the caller"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -50,3 +50,22 @@ class Ask(Task):
     @command("ask")
     async def ask(self, ctx: Context, args: str) -> str:
         return f"You asked: {args}"
+
+
+class Slow(Task):
+    """Waits for a gate, so tests can stop the bot while a reply is being written."""
+
+    name = "slow"
+    summary = "Answer when allowed."
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.started = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    @command("slow")
+    async def slow(self, ctx: Context, args: str) -> str:
+        self.started.set()
+        await self.gate.wait()
+        return "finished"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from bot.messages import ChatKind, IncomingMessage
 from bot.plugins import PluginRegistry
 from storage.models import DialogState, Message, Reminder, User
 from tasks.core import CoreCommands
-from tests.core.sample_tasks import Ask, Echo
+from tests.core.sample_tasks import Ask, Echo, Slow
 
 
 def registry(*extra) -> PluginRegistry:
@@ -224,3 +225,20 @@ async def test_retention_by_age(make_chat, db):
     async with db.session() as session:
         texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
     assert texts == ["/echo new", "new"]
+
+
+async def test_shutdown_lets_replies_in_progress_finish(make_chat, db):
+    slow = Slow()
+    chat = await make_chat(plugins=registry(slow))
+    in_progress = asyncio.create_task(chat.say("/slow"))
+    await slow.started.wait()
+    draining = asyncio.create_task(chat.bot.drain())
+    await asyncio.sleep(0.01)
+    assert not draining.done()
+    assert await chat.say("/echo arrived during shutdown") == []
+    slow.gate.set()
+    await draining
+    assert await in_progress == ["finished"]
+    async with db.session() as session:
+        texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+    assert texts == ["/slow", "finished"]
