@@ -2,47 +2,48 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Reminder, ReminderStatus, User
+from storage.models import Base, Chat, Reminder, ReminderStatus, User
+
+T = TypeVar("T", bound=Base)
+
+
+async def _get_or_create(session: AsyncSession, model: type[T], **key: str) -> tuple[T, bool]:
+    """The row with this unique key, created if missing; safe when two workers race to create it."""
+    query = select(model).filter_by(**key)
+    row = await session.scalar(query)
+    if row is not None:
+        return row, False
+    try:
+        async with session.begin_nested():
+            row = model(**key)
+            session.add(row)
+        return row, True
+    except IntegrityError:  # created concurrently by another worker
+        row = await session.scalar(query)
+        if row is None:
+            raise
+        return row, False
 
 
 async def user_for(session: AsyncSession, platform: str, external_id: str, name: str) -> User:
     """The stored user, created on first sight; the display name follows the platform's."""
-    user = await session.scalar(
-        select(User).where(User.platform == platform, User.external_id == external_id)
-    )
-    if user is None:
-        user = User(platform=platform, external_id=external_id, display_name=name)
-        try:
-            async with session.begin_nested():
-                session.add(user)
-        except IntegrityError:  # created concurrently by another worker
-            user = await session.scalar(
-                select(User).where(User.platform == platform, User.external_id == external_id)
-            )
-            assert user is not None
-    elif name and user.display_name != name:
+    user, _ = await _get_or_create(session, User, platform=platform, external_id=external_id)
+    if name and user.display_name != name:
         user.display_name = name
     return user
 
 
 async def chat_for(session: AsyncSession, platform: str, external_id: str, kind: str) -> Chat:
-    chat = await session.scalar(
-        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
-    )
-    if chat is None:
-        chat = Chat(platform=platform, external_id=external_id, kind=kind)
-        try:
-            async with session.begin_nested():
-                session.add(chat)
-        except IntegrityError:
-            chat = await session.scalar(
-                select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
-            )
-            assert chat is not None
+    """The stored chat, created on first sight; a message from an inactive chat revives it."""
+    chat, created = await _get_or_create(session, Chat, platform=platform, external_id=external_id)
+    if created:
+        chat.kind = kind
     elif not chat.active:
         # A message from the chat means we are welcome again: resume what was paused.
         chat.active = True

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
-from bot.formatting import MarkupStyle, render
+from bot.formatting import PLAIN, MarkupStyle, render
 from bot.messages import Address, ChatKind, IncomingMessage, Reply
 from bot.transports.base import Transport
 
@@ -29,13 +29,7 @@ _ANSI = MarkupStyle(
     code_block=lambda s: f"\033[36m{s}\033[0m",
     link=lambda label, url: f"{label} <{url}>",
 )
-_PLAIN = MarkupStyle(
-    escape=lambda s: s,
-    bold=lambda s: s,
-    code=lambda s: s,
-    code_block=lambda s: s,
-    link=lambda label, url: f"{label} <{url}>",
-)
+_PLAIN = replace(PLAIN, link=lambda label, url: f"{label} <{url}>")
 
 
 @dataclass
