@@ -118,11 +118,11 @@ class Bot:
             if handler is not None:
                 task = self.plugins.tasks[pending.task]
                 await self._run(
-                    task, handler, message, transport, profile, text, None, pending.data
+                    task, handler, message, transport, profile, parsed.args, None, pending.data
                 )
                 return
 
-        if not text:
+        if not parsed.args:
             await self._safe_send(
                 transport, message, Reply("Send me a message, or /help to see what I can do.")
             )
@@ -133,7 +133,7 @@ class Bot:
                 transport, message, Reply("I only understand commands here. Try /help.")
             )
             return
-        await self._run(spec.task, spec.handler, message, transport, profile, text, spec)
+        await self._run(spec.task, spec.handler, message, transport, profile, parsed.args, spec)
 
     async def _run_action(
         self, message: IncomingMessage, transport: Transport, profile: UserProfile

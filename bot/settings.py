@@ -55,6 +55,19 @@ class Settings(BaseSettings):
         default_factory=dict, description='Marian models per pair, JSON: {"en-de": "path"}'
     )
 
+    # Language tasks
+    prompts: dict[str, str] = Field(
+        default_factory=dict, description='Prompt template overrides, JSON: {"ask.model": "..."}'
+    )
+    sentiment_labels: list[str] = Field(
+        default_factory=lambda: ["positive", "negative", "neutral"],
+        description="Labels /sentiment scores",
+    )
+    kb_admins: list[str] = Field(
+        default_factory=list, description="User ids (or platform:id) who manage workspace-wide KB"
+    )
+    kb_max_entries: int = Field(500, ge=1, description="Knowledge base entries per chat")
+
     # Reminders
     reminder_max_per_user: int = Field(100, ge=1, description="Active reminders per user")
     reminder_max_years_ahead: int = Field(5, ge=1, description="How far ahead a reminder may be")

@@ -89,10 +89,12 @@ class Database:
             ) from exc
 
     async def revision(self) -> str | None:
+        """The applied revision(s); several heads (separate migration branches) joined by ", "."""
         async with self.engine.connect() as conn:
-            return await conn.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            heads = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_heads()
             )
+        return ", ".join(sorted(heads)) or None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -177,6 +177,11 @@ class Reminder(Base):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The occurrence the user asked for; ``due_at`` moves on retries, this does not,
+    #: so lateness is measured from it and recurrences are computed from it.
+    occurs_at: Mapped[datetime | None]
+    #: Who to name when a personal reminder ("/remind me") is posted in a group chat.
+    mention: Mapped[str | None] = mapped_column(String(256))
 
 
 class ProcessedEvent(Base):

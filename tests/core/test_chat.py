@@ -242,3 +242,10 @@ async def test_shutdown_lets_replies_in_progress_finish(make_chat, db):
     async with db.session() as session:
         texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
     assert texts == ["/slow", "finished"]
+
+
+async def test_mention_is_stripped_before_free_text_reaches_the_default_task(make_chat):
+    chat = await make_chat(plugins=registry(Ask()))
+    group = IncomingMessage("console", "g1", ChatKind.GROUP, "bob", "Bob", "@seqbot what is T5?")
+    await chat.bot.handle(group, chat.console)
+    assert [r.text for _, r in chat.console.sent] == ["You asked: what is T5?"]

@@ -147,7 +147,8 @@ async def test_unavailable_chat_pauses_only_its_pending_reminders(db: Database) 
 
 async def test_schema_newer_than_code_is_refused(db: Database) -> None:
     async with db.engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        await conn.execute(text("DELETE FROM alembic_version"))
+        await conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999_future')"))
     with pytest.raises(StorageError, match="newer than this seqbot"):
         await db.upgrade()
 

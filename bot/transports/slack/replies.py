@@ -1,0 +1,161 @@
+"""Where a reply goes: into a slash command's ack, to its ``response_url``, or via the Web API.
+
+Every incoming message gets an :class:`Origin`, keyed by the ``message_id``
+the transport assigned, and the core quotes that id as ``reply_to`` when it
+answers. Until a slash command is acknowledged its replies are held (the first
+becomes the ack); afterwards they go to ``response_url`` in order, and through
+``chat.postMessage`` / ``chat.postEphemeral`` once that URL stops working.
+Proactive posts (reminders) have no origin and go straight to the Web API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import Address, ChatKind, Reply
+from bot.transports.base import ChatUnavailable
+from bot.transports.slack import delivery
+from bot.transports.slack.rendering import SlackMessage, slack_messages
+
+log = logging.getLogger(__name__)
+
+WORKING = "Working on it…"
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+OnUnavailable = Callable[[Address, str], Awaitable[object]]
+
+
+@dataclass
+class Origin:
+    """How replies to one incoming message travel back."""
+
+    user_id: str
+    chat_kind: ChatKind
+    response_url: str | None = None
+    ephemeral: bool = False
+    acknowledged: bool = True
+    held: list[Reply] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    flushing: asyncio.Task[None] | None = None
+    url_failed: bool = False
+
+
+class Outbox:
+    """Posts replies for the transport, in order, each by the best route still open."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        *,
+        spawn: Spawn,
+        on_unavailable: OnUnavailable,
+    ) -> None:
+        self.client = client
+        self.session = session
+        self.origins: dict[str, Origin] = {}
+        self._spawn = spawn
+        self._on_unavailable = on_unavailable
+
+    async def send(self, address: Address, reply: Reply, reply_to: str | None) -> str | None:
+        origin = self.origins.get(reply_to) if reply_to else None
+        if origin is None:
+            return await self._post_all(address, slack_messages(reply))
+        async with origin.lock:
+            if not origin.acknowledged:
+                origin.held.append(reply)
+                return None
+            if origin.flushing is not None:  # earlier replies first
+                await asyncio.gather(origin.flushing, return_exceptions=True)
+            ephemeral = reply.private or origin.ephemeral
+            first: str | None = None
+            for message in slack_messages(reply):
+                posted = await self._respond(address, origin, message, ephemeral)
+                first = first or posted
+            return first
+
+    async def acknowledge(
+        self, origin: Origin, ack: AsyncAck, address: Address, *, finished: bool
+    ) -> None:
+        """Ack a slash command: with its first reply if ``finished``, else "working…".
+
+        Returns at once (Slack waits for the ack); held replies that did not fit
+        into it are posted by a task of their own, before any later reply.
+        """
+        async with origin.lock:
+            origin.acknowledged = True
+            outgoing = [
+                (message, reply.private or origin.ephemeral)
+                for reply in origin.held
+                for message in slack_messages(reply)
+            ]
+            origin.held.clear()
+            if not finished:
+                await ack(text=WORKING, response_type="ephemeral")
+            elif outgoing:
+                message, ephemeral = outgoing.pop(0)
+                await ack(**message.as_kwargs(), response_type=_response_type(ephemeral))
+            else:
+                await ack()
+            if outgoing:
+                origin.flushing = self._spawn(self._flush(address, origin, outgoing))
+
+    async def _flush(
+        self, address: Address, origin: Origin, outgoing: list[tuple[SlackMessage, bool]]
+    ) -> None:
+        try:
+            for message, ephemeral in outgoing:
+                await self._respond(address, origin, message, ephemeral)
+        except ChatUnavailable as exc:
+            await self._on_unavailable(address, str(exc))
+        except Exception:
+            log.exception("Slack: could not post a reply to %s", address)
+
+    async def _respond(
+        self, address: Address, origin: Origin, message: SlackMessage, ephemeral: bool
+    ) -> str | None:
+        """Through the response URL while it works, then through the Web API."""
+        if origin.response_url and not origin.url_failed:
+            if await delivery.post_to_response_url(
+                self.session, origin.response_url, message, ephemeral=ephemeral
+            ):
+                return None
+            origin.url_failed = True
+        if ephemeral and origin.chat_kind != ChatKind.PRIVATE:
+            await delivery.call(
+                lambda: self.client.chat_postEphemeral(
+                    channel=address.chat_id,
+                    user=origin.user_id,
+                    thread_ts=address.thread_id,
+                    **message.as_kwargs(),
+                )
+            )
+            return None
+        return await self._post(address, message)
+
+    async def _post_all(self, address: Address, messages: list[SlackMessage]) -> str | None:
+        first: str | None = None
+        for message in messages:
+            posted = await self._post(address, message)
+            first = first or posted
+        return first
+
+    async def _post(self, address: Address, message: SlackMessage) -> str | None:
+        response = await delivery.call(
+            lambda: self.client.chat_postMessage(
+                channel=address.chat_id, thread_ts=address.thread_id, **message.as_kwargs()
+            )
+        )
+        ts = response.get("ts")
+        return str(ts) if ts else None
+
+
+def _response_type(ephemeral: bool) -> str:
+    return "ephemeral" if ephemeral else "in_channel"

@@ -1,0 +1,161 @@
+"""``/kb``: the chat's knowledge base that ``/ask`` answers from.
+
+Entries are plain text a user adds (typed, or by replying to a message);
+they are split into passages of a few sentences so that retrieval puts only
+the relevant part into the model's prompt. The task itself needs no model,
+so the knowledge base stays usable when the model is missing.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UsageError, UserError
+from bot.formatting import split_text
+from bot.plugins import Task, command
+from storage import knowledge
+
+#: Characters per passage: a few sentences, small enough that three fit one prompt.
+PASSAGE_CHARS = 500
+WORKSPACE_FLAG = "--workspace"
+
+
+def passages_of(text: str, size: int = PASSAGE_CHARS) -> list[str]:
+    """Split an entry on paragraph, line and sentence boundaries into retrievable passages."""
+    return split_text(text, size) or [text]
+
+
+def is_kb_admin(ctx: Context) -> bool:
+    """Whether the sender may add and remove workspace-wide entries.
+
+    ``settings.kb_admins`` lists platform user ids, optionally as ``platform:id``.
+    """
+    admins = ctx.settings.kb_admins
+    ids = {ctx.message.user_id, f"{ctx.message.platform}:{ctx.message.user_id}"}
+    return any(admin in ids for admin in admins)
+
+
+class KnowledgeBase(Task):
+    name = "knowledge"
+    summary = "This chat's knowledge base, which /ask answers from."
+    usage = (
+        "/kb add <text>: remember a text (or reply to a message with /kb add)\n"
+        "/kb add --workspace <text>: for every chat (admins only)\n"
+        "/kb list: what is stored\n"
+        "/kb search <words>: find passages\n"
+        "/kb remove <id>: delete an entry, e.g. /kb remove 12"
+    )
+    needs_model = False
+
+    @command("kb", "knowledge")
+    async def kb(self, ctx: Context, args: str) -> str:
+        action, _, rest = args.strip().partition(" ")
+        action = action.lower()
+        if action in ("add", "new"):
+            return await self._add(ctx, rest)
+        if action in ("list", "ls", ""):
+            return await self._list(ctx)
+        if action in ("remove", "rm", "delete", "del"):
+            return await self._remove(ctx, rest)
+        if action in ("search", "find"):
+            return await self._search(ctx, rest)
+        raise UsageError(f"I don't know /kb {action}.")
+
+    async def _add(self, ctx: Context, rest: str) -> str:
+        workspace = False
+        words = rest.split(maxsplit=1)
+        if words and words[0].lower() == WORKSPACE_FLAG:
+            workspace = True
+            rest = words[1] if len(words) > 1 else ""
+            if not is_kb_admin(ctx):
+                raise UserError("Only knowledge base admins can add workspace-wide entries.")
+        text = rest.strip()
+        if not text:
+            quoted = ctx.message.reply_to
+            if quoted is None:
+                raise UsageError("Give me the text to remember, or reply to a message.")
+            text = (quoted.text or "").strip()
+            if not text:
+                raise UserError("The message you replied to has no text I can store.")
+        limit = ctx.settings.kb_max_entries
+        async with ctx.db.session() as session:
+            if (
+                await knowledge.count_entries(
+                    session, chat_id=ctx.user.chat_id, platform=ctx.message.platform
+                )
+                >= limit
+            ):
+                raise UserError(
+                    f"This knowledge base is full ({limit} entries); remove some with /kb remove."
+                )
+            passages = passages_of(text)
+            entry_id = await knowledge.add_entry(
+                session,
+                chat_id=None if workspace else ctx.user.chat_id,
+                platform=ctx.message.platform,
+                user_id=ctx.user.id,
+                author_name=ctx.user.display_name,
+                text=text,
+                passages=passages,
+            )
+        scope = "for every chat" if workspace else "for this chat"
+        parts = f" in {len(passages)} passages" if len(passages) > 1 else ""
+        return f"Saved as `kb#{entry_id}` {scope}{parts}. /ask questions can now use it."
+
+    async def _list(self, ctx: Context) -> str:
+        async with ctx.db.session() as session:
+            entries = await knowledge.list_entries(
+                session, chat_id=ctx.user.chat_id, platform=ctx.message.platform
+            )
+            total = await knowledge.count_entries(
+                session, chat_id=ctx.user.chat_id, platform=ctx.message.platform
+            )
+        if not entries:
+            return "The knowledge base is empty. Add something with /kb add <text>."
+        lines = [f"**Knowledge base** ({total} entr{'y' if total == 1 else 'ies'})"]
+        for entry in entries:
+            where = " (all chats)" if entry.workspace else ""
+            lines.append(f"- `kb#{entry.id}`{where}: {entry.preview}")
+        if total > len(entries):
+            lines.append(f"…and {total - len(entries)} older ones.")
+        return "\n".join(lines)
+
+    async def _remove(self, ctx: Context, rest: str) -> str:
+        raw = rest.strip().lower().removeprefix("kb#").removeprefix("#")
+        if not raw.isdigit():
+            raise UsageError("Which entry? Give its number, e.g. /kb remove 12.")
+        entry_id = int(raw)
+        async with ctx.db.session() as session:
+            entry = await knowledge.get_entry(
+                session, entry_id=entry_id, chat_id=ctx.user.chat_id, platform=ctx.message.platform
+            )
+            if entry is None:
+                raise UserError(f"There is no entry kb#{entry_id} here; /kb list shows them.")
+            admin = is_kb_admin(ctx)
+            if entry.chat_id is None and not admin:
+                raise UserError("Only knowledge base admins can remove workspace-wide entries.")
+            if entry.user_id not in (None, ctx.user.id) and not admin:
+                raise UserError(f"kb#{entry_id} was added by {entry.author_name}; ask them.")
+            await knowledge.remove_entry(session, entry_id=entry_id)
+        return f"Removed `kb#{entry_id}`."
+
+    async def _search(self, ctx: Context, rest: str) -> str:
+        if not rest.strip():
+            raise UsageError("What should I look for? e.g. /kb search opening hours")
+        async with ctx.db.session() as session:
+            hits = await knowledge.search(
+                session,
+                chat_id=ctx.user.chat_id,
+                platform=ctx.message.platform,
+                query=rest,
+                limit=5,
+            )
+        if not hits:
+            return f"Nothing in the knowledge base matches {rest.strip()!r}."
+        lines = [f"**Found {len(hits)} passage{'s' * (len(hits) != 1)}**"]
+        lines += [f"- `kb#{hit.entry_id}`: {_shorten(hit.text, 200)}" for hit in hits]
+        return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -1,0 +1,238 @@
+"""``/remind``: create, list, cancel, snooze and finish reminders.
+
+The task only writes rows and wakes the dispatcher (:mod:`bot.reminders`);
+delivery, retries and recurrence happen there, so a reminder created in one
+process is delivered by whichever process runs a transport for its platform.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.errors import UsageError, UserError
+from bot.locale import parse_timezone
+from bot.messages import ChatKind
+from bot.plugins import Task, action, command, dialog_step
+from storage import reminders as store
+from storage.models import Reminder, ReminderStatus
+from storage.people import set_user_setting
+from tasks.reminders.formatting import confirmation, describe_rrule, listing, strip_markup
+from tasks.reminders.parsing import format_local, parse_duration, parse_reminder
+
+_YES = {"yes", "y", "ok", "okay", "sure", "end it", "stop", "done"}
+_KEEP_DEFAULT = {"", "ok", "okay", "yes", "y", "keep", "default", "fine", "sure"}
+
+
+class Reminders(Task):
+    name = "remind"
+    summary = "Reminders for you or the chat, once or repeating, in your time zone."
+    usage = (
+        "/remind me in 10 minutes to stretch\n"
+        "/remind me tomorrow at 9 to call Anna\n"
+        "/remind me on friday 15:30 send the report\n"
+        "/remind me 2026-12-24 18:00 dinner\n"
+        "/remind here every weekday at 9:00 stand-up\n"
+        "/remind me every monday at 9am | every 2 hours | every month on the 1st at 9 | "
+        "every other wednesday at 10 ...\n"
+        "/remind list · /remind cancel <id> · /remind snooze <id> 10m · /remind done <id>"
+    )
+
+    @command("remind", "reminder", "reminders")
+    async def remind(self, ctx: Context, args: str) -> str | None:
+        word, _, rest = args.strip().partition(" ")
+        word = word.lower()
+        if word in ("me", "here"):
+            return await self._create(ctx, word, rest)
+        if word in ("list", "ls", ""):
+            if not word and not rest:
+                return await self._list(ctx) + "\n\nCreate one: /remind me in 10 minutes to stretch"
+            return await self._list(ctx)
+        if word in ("cancel", "delete", "rm"):
+            return await self._cancel(ctx, rest)
+        if word == "snooze":
+            reminder_id, _, span = rest.strip().partition(" ")
+            return await self._snooze(ctx, reminder_id, span or "10m")
+        if word == "done":
+            return await self._done(ctx, rest)
+        raise UsageError("Start with me, here, list, cancel, snooze or done.")
+
+    # -- creating ----------------------------------------------------------------------------
+
+    async def _create(
+        self, ctx: Context, who: str, spec: str, zone: str | None = None
+    ) -> str | None:
+        now = _now(ctx)
+        parsed = parse_reminder(
+            spec, now=now, zone=zone or ctx.user.timezone,
+            max_years=ctx.settings.reminder_max_years_ahead,
+        )  # fmt: skip
+        if zone is None and parsed.uses_zone and not ctx.user.timezone_set:
+            await ctx.ask(
+                f"Which time zone are you in? I'll use **{ctx.user.timezone}** unless you name "
+                "another (for example Europe/Berlin); reply `ok` to keep it. "
+                "You can change it any time with /settings timezone.",
+                step="timezone",
+                data={"who": who, "spec": spec},
+            )
+            return None
+        mention = None
+        if who == "me" and ctx.message.chat_kind != ChatKind.PRIVATE:
+            mention = ctx.user.display_name or None
+        async with ctx.db.session() as session:
+            await self._check_cap(ctx, session)
+            reminder = await store.add_reminder(
+                session,
+                user_id=ctx.user.id,
+                platform=ctx.message.platform,
+                chat_external_id=ctx.message.chat_id,
+                thread_id=ctx.message.thread_id,
+                text=strip_markup(parsed.text),
+                due_at=parsed.due_at,
+                timezone=zone or ctx.user.timezone,
+                rrule=parsed.rrule,
+                mention=mention,
+            )
+        _wake(ctx)
+        note = ""
+        if zone is None and not ctx.user.timezone_set:
+            note = f"Times are shown in {ctx.user.timezone}; set yours with /settings timezone."
+        return confirmation(reminder, zone_note=note)
+
+    @dialog_step("timezone")
+    async def timezone_answer(self, ctx: Context, text: str, data: dict[str, Any]) -> str | None:
+        answer = text.strip()
+        if answer.lower() in _KEEP_DEFAULT:
+            zone = ctx.user.timezone
+        else:
+            try:
+                zone = parse_timezone(answer)
+            except UserError as exc:
+                await ctx.ask(f"{exc} Or reply `ok` to keep {ctx.user.timezone}.",
+                              step="timezone", data=data)  # fmt: skip
+                return None
+        async with ctx.db.session() as session:
+            await set_user_setting(session, ctx.user.id, timezone=zone)
+        done = await self._create(ctx, str(data["who"]), str(data["spec"]), zone=zone)
+        return f"Time zone set to {zone}.\n{done}" if done else None
+
+    async def _check_cap(self, ctx: Context, session: AsyncSession) -> None:
+        limit = ctx.settings.reminder_max_per_user
+        if await store.active_count_for_user(session, ctx.user.id) >= limit:
+            raise UserError(
+                f"You already have {limit} active reminders, the most I keep per person; "
+                "cancel some with /remind cancel <id> (see /remind list)."
+            )
+
+    # -- managing ----------------------------------------------------------------------------
+
+    async def _list(self, ctx: Context) -> str:
+        async with ctx.db.session() as session:
+            found = await store.active_reminders_in_chat(
+                session, ctx.user.id, ctx.message.platform, ctx.message.chat_id
+            )
+        return listing(found)
+
+    async def _find(self, ctx: Context, session: AsyncSession, raw: str) -> Reminder:
+        match = re.fullmatch(r"#?(\d{1,9})", raw.strip())
+        if not match:
+            raise UsageError("Which reminder? Give its number, for example /remind cancel 12.")
+        reminder = await store.reminder_in_reach(
+            session,
+            int(match[1]),
+            user_id=ctx.user.id,
+            platform=ctx.message.platform,
+            chat_external_id=ctx.message.chat_id,
+        )
+        if reminder is None:
+            raise UserError(f"I have no reminder #{match[1]} for you; /remind list shows yours.")
+        return reminder
+
+    async def _cancel(self, ctx: Context, raw: str) -> str:
+        async with ctx.db.session() as session:
+            reminder = await self._find(ctx, session, raw)
+            if reminder.status not in store.ACTIVE:
+                return f"Reminder #{reminder.id} is not active any more ({reminder.status})."
+            await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
+        return f"Cancelled reminder #{reminder.id}: {reminder.text}"
+
+    async def _snooze(self, ctx: Context, raw_id: str, span: str) -> str:
+        delay = parse_duration(span)
+        until = _now(ctx) + delay
+        async with ctx.db.session() as session:
+            reminder = await self._find(ctx, session, raw_id)
+            if reminder.status == ReminderStatus.CANCELLED:
+                raise UserError(f"Reminder #{reminder.id} was cancelled; create a new one.")
+            if reminder.rrule:
+                # The series moved on already; the snoozed occurrence becomes a one-off copy.
+                await self._check_cap(ctx, session)
+                copy = await store.add_reminder(
+                    session,
+                    user_id=ctx.user.id,
+                    platform=reminder.platform,
+                    chat_external_id=reminder.chat_external_id,
+                    thread_id=reminder.thread_id,
+                    text=reminder.text,
+                    due_at=until,
+                    timezone=reminder.timezone,
+                    mention=reminder.mention,
+                )
+                shown = copy.id
+            else:
+                await store.snooze(session, reminder.id, until)
+                shown = reminder.id
+        _wake(ctx)
+        return f"Snoozed: #{shown} {reminder.text} at {format_local(until, reminder.timezone)}."
+
+    async def _done(self, ctx: Context, raw: str) -> str | None:
+        async with ctx.db.session() as session:
+            reminder = await self._find(ctx, session, raw)
+            if reminder.rrule and reminder.status in store.ACTIVE:
+                pass
+            elif reminder.status in store.ACTIVE:
+                await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
+                return f"Done: #{reminder.id} {reminder.text}. I won't remind you of it."
+            else:
+                return f"Done: #{reminder.id} {reminder.text}."
+        await ctx.ask(
+            f"#{reminder.id} {reminder.text} repeats {describe_rrule(reminder.rrule or '')}. "
+            "End it for good? Reply yes or no.",
+            step="confirm_done",
+            data={"id": reminder.id},
+        )
+        return None
+
+    @dialog_step("confirm_done")
+    async def confirm_done(self, ctx: Context, text: str, data: dict[str, Any]) -> str:
+        if text.strip().lower() not in _YES:
+            return "OK, it keeps repeating."
+        async with ctx.db.session() as session:
+            reminder = await self._find(ctx, session, str(data["id"]))
+            await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
+        return f"Ended the repeating reminder #{reminder.id}: {reminder.text}"
+
+    # -- buttons under delivered reminders ---------------------------------------------------
+
+    @action("snooze")
+    async def snooze_button(self, ctx: Context, payload: str) -> str:
+        reminder_id, _, span = payload.partition(":")
+        return await self._snooze(ctx, reminder_id, span or "10m")
+
+    @action("done")
+    async def done_button(self, ctx: Context, payload: str) -> str | None:
+        return await self._done(ctx, payload)
+
+
+def _now(ctx: Context) -> datetime:
+    """The dispatcher's clock, so tests that move time move it for commands too."""
+    clock = getattr(ctx.scheduler, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def _wake(ctx: Context) -> None:
+    if ctx.scheduler is not None:
+        ctx.scheduler.wake()

@@ -1,0 +1,131 @@
+"""The words reminders are shown in: confirmations, lists, deliveries, lateness.
+
+Kept apart from the command plugin and the dispatcher because both speak
+them: the confirmation promises a time and the delivery must match it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.messages import Button, Reply
+from storage.models import Reminder
+from tasks.reminders.parsing import format_local
+
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+              "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}  # fmt: skip
+_UNIT = {"MINUTELY": "minute", "HOURLY": "hour", "DAILY": "day", "WEEKLY": "week",
+         "MONTHLY": "month", "YEARLY": "year"}  # fmt: skip
+#: Late by less than this is "on time": a sweep interval or a slow send is not news.
+ON_TIME = timedelta(minutes=1)
+
+
+def describe_rrule(rrule: str) -> str:
+    """``every weekday at 09:00`` for the RRULE our grammar builds."""
+    parts = dict(p.split("=", 1) for p in rrule.split(";") if "=" in p)
+    freq = parts.get("FREQ", "")
+    interval = int(parts.get("INTERVAL", "1"))
+    days = parts.get("BYDAY", "")
+    if days == "MO,TU,WE,TH,FR":
+        what = "weekday"
+    elif days == "SA,SU":
+        what = "weekend day"
+    elif days:
+        what = _join([_DAY_NAMES[d] for d in days.split(",")])
+    else:
+        what = _UNIT.get(freq, freq.lower())
+    if interval == 2 and freq not in ("HOURLY", "MINUTELY"):
+        text = f"every other {what}"
+    elif interval >= 2:
+        text = f"every {interval} {what}s"
+    else:
+        text = f"every {what}"
+    if "BYMONTHDAY" in parts:
+        text += f" on the {_ordinal(int(parts['BYMONTHDAY']))}"
+    if "BYHOUR" in parts:
+        text += f" at {int(parts['BYHOUR']):02d}:{int(parts.get('BYMINUTE', '0')):02d}"
+    return text
+
+
+def confirmation(reminder: Reminder, *, zone_note: str = "") -> str:
+    """What the bot understood: text, next time in the user's zone, recurrence, id."""
+    lines = [
+        f"OK, reminder #{reminder.id}: **{reminder.text}**",
+        f"Next: {format_local(reminder.due_at, reminder.timezone)} ({reminder.timezone})",
+    ]
+    if reminder.rrule:
+        lines.append(f"Repeats: {describe_rrule(reminder.rrule)}")
+    lines.append(f"Cancel with `/remind cancel {reminder.id}`.")
+    if zone_note:
+        lines.append(zone_note)
+    return "\n".join(lines)
+
+
+def listing(reminders: list[Reminder]) -> str:
+    if not reminders:
+        return "You have no reminders here. Create one with /remind me in 10 minutes to stretch."
+    lines = ["**Your reminders here**"]
+    for r in reminders:
+        line = f"- #{r.id} {format_local(r.due_at, r.timezone)}: {r.text}"
+        if r.rrule:
+            line += f" ({describe_rrule(r.rrule)})"
+        if r.status == "paused":
+            line += " (paused: I can't post in this chat)"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def delivery(
+    reminder_id: int,
+    text: str,
+    *,
+    late_by: timedelta,
+    mention: str | None,
+    missed: bool = False,
+    recurring: bool = False,
+) -> Reply:
+    """The message posted when a reminder fires, with Snooze / Done buttons."""
+    who = f"{mention}, " if mention else ""
+    if missed:
+        body = f"Missed reminder ({who}due {humanize(late_by)} ago, I was offline): {text}"
+        if recurring:
+            body += "\nIt repeats; the next one will come on time."
+    else:
+        body = f"⏰ {who.capitalize() if who else ''}{text}"
+        if late_by >= ON_TIME:
+            body += f" (late by {humanize(late_by)})"
+    buttons = (
+        Button("Snooze 10 min", f"remind:snooze:{reminder_id}:10m"),
+        Button("Snooze 1 h", f"remind:snooze:{reminder_id}:1h"),
+        Button("Done", f"remind:done:{reminder_id}"),
+    )
+    return Reply(body, buttons=buttons)
+
+
+def humanize(span: timedelta) -> str:
+    """``2 h``, ``1 h 5 min``, ``3 days``: lateness as a person would say it."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(span.total_seconds())} s"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' * (days != 1)}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {mins} min" if mins else "")
+    return f"{mins} min"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def strip_markup(text: str) -> str:
+    """User text goes into bold markup; keep its own asterisks from breaking it."""
+    return re.sub(r"\*\*", "", text)

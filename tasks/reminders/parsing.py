@@ -1,0 +1,315 @@
+"""Reading "when" out of a reminder: one-off times, recurrences, snooze durations.
+
+Three grammars, tried in this order:
+
+- ``in <amount> <unit> [and ...]``: relative, computed on absolute (UTC) time,
+  so "in 10 minutes" is ten real minutes even across a DST change;
+- ``every ...``: our own small recurrence grammar, turned into an RFC 5545
+  RRULE that :mod:`dateutil.rrule` expands in the user's zone (wall-clock
+  times survive DST);
+- anything else: the longest prefix that dateparser reads as a date, with an
+  explicit ``RELATIVE_BASE``, zone and ``languages=['en']`` (its defaults guess
+  languages and read English words as dates in others).
+
+Wall-clock results are localized with :mod:`zoneinfo`: a time skipped by a
+spring-forward change moves forward by the gap (02:30 → 03:30), an ambiguous
+fall-back time means its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+
+from bot.errors import UsageError
+
+ACCEPTED_FORMS = (
+    "in 10 minutes · tomorrow at 9 · on friday 15:30 · 2026-12-24 18:00 · "
+    "every weekday at 9:00 · every monday at 9am · every 2 hours · "
+    "every month on the 1st at 9 · every other wednesday at 10"
+)
+
+_UNITS = {
+    "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes", "m": "minutes",
+    "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "h": "hours",
+    "day": "days", "days": "days", "d": "days",
+    "week": "weeks", "weeks": "weeks", "w": "weeks",
+    "month": "months", "months": "months",
+    "year": "years", "years": "years",
+}  # fmt: skip
+_AMOUNT = r"(?:\d+|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|half\s+an?)"
+_UNIT = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?|years?)"
+_PIECE = rf"\b{_AMOUNT}\s*{_UNIT}\b"
+_RELATIVE = re.compile(rf"^in\s+(?P<span>{_PIECE}(?:\s*(?:,|and|,\s*and)\s*{_PIECE})*)\b", re.I)
+_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+                 "six": 6, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30}  # fmt: skip
+
+_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_DAY_CODES = dict(zip(_DAYS, ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], strict=True))
+_DAY = r"(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?s?"
+_TIME = r"(?P<time>\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)"
+_TIME_AFTER_AT = r"(?P<attime>\d{1,2}(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
+_RECURRENCE = re.compile(
+    r"^every\s+(?:(?P<other>other)\s+|(?P<n>\d+)\s+)?"
+    rf"(?P<what>weekdays?|weekends?|days?|weeks?|months?|years?|hours?|minutes?|mins?"
+    rf"|{_DAY}(?:\s*(?:,|and|,\s*and)\s*{_DAY})*)\b"
+    r"(?:\s+on\s+the\s+(?P<monthday>\d{1,2})(?:st|nd|rd|th)?\b)?"
+    rf"(?:\s+at\s+{_TIME_AFTER_AT}\b|\s+{_TIME}(?=\s|$))?",
+    re.I,
+)
+_TIME_WORDS = re.compile(
+    r"\d:\d\d|\d\s*(?:am|pm)\b|\bat\s+\d|\bnoon\b|\bmidnight\b|\btonight\b", re.I
+)
+_BARE_HOUR = re.compile(r"\bat\s+(\d{1,2})(?![\d:.]|\s*(?:am|pm)\b)", re.I)
+_DATE_HINT = re.compile(
+    r"\d|today|tomorrow|tonight|noon|midnight|next|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr"
+    r"|may|jun|jul|aug|sep|oct|nov|dec",
+    re.I,
+)
+_FILLER = re.compile(r"^(?:to|that|about|:|-|,)\s+", re.I)
+DEFAULT_HOUR = 9
+
+
+@dataclass(frozen=True)
+class ParsedWhen:
+    """What a reminder request means: its text, first due time (UTC) and recurrence."""
+
+    text: str
+    due_at: datetime
+    rrule: str | None
+    #: Whether the meaning depends on the user's zone ("at 9" does, "in 10 minutes" does not).
+    uses_zone: bool
+
+
+def parse_reminder(spec: str, *, now: datetime, zone: str, max_years: int = 5) -> ParsedWhen:
+    """Split ``spec`` ("tomorrow at 9 to call Anna") into when and what, in ``zone``."""
+    spec = " ".join(spec.split())
+    if not spec:
+        raise UsageError("Tell me when and what, for example: /remind me in 10 minutes to stretch.")
+    if spec.lower().startswith("every "):
+        parsed = _parse_recurrence(spec, now, zone)
+    elif match := _RELATIVE.match(spec):
+        due = _after_span(match["span"], now, zone)
+        parsed = ParsedWhen(_text(spec[match.end() :]), due, None, False)
+    else:
+        parsed = _parse_absolute(spec, now, zone)
+    if not parsed.text:
+        raise UsageError("What should I remind you of? Put the text after the time.")
+    if parsed.due_at <= now:
+        raise UsageError(
+            f"That time ({format_local(parsed.due_at, zone)}) is already past; give a future one."
+        )
+    if parsed.due_at > now + relativedelta(years=max_years):
+        raise UsageError(f"That is too far ahead; reminders can be at most {max_years} years out.")
+    return parsed
+
+
+def parse_duration(text: str) -> timedelta:
+    """A snooze length such as ``10m``, ``1h``, ``2 days`` or ``in 90 minutes``."""
+    cleaned = text.strip().lower().removeprefix("in ").strip()
+    match = re.fullmatch(rf"(?P<span>{_PIECE}(?:(?:\s*(?:,|and)\s*|\s+){_PIECE})*)", cleaned)
+    if not match:
+        raise UsageError(f"I can't read {text.strip()!r} as a duration; try 10m, 1h or 2 days.")
+    calendar, delta = _span_parts(match["span"])
+    delta += timedelta(days=calendar.days)  # relativedelta keeps weeks as days
+    if calendar.months or calendar.years or delta <= timedelta(0) or delta > timedelta(days=366):
+        raise UsageError("Snooze for between a minute and a year, for example 10m, 1h or 2 days.")
+    return delta
+
+
+def next_occurrence(rrule: str, zone: str, previous: datetime, after: datetime) -> datetime | None:
+    """The first occurrence of ``rrule`` after ``after`` (UTC), counting from ``previous``.
+
+    Day-level rules run on the zone's wall clock, so a daily 02:30 stays 02:30
+    across DST; hourly and minutely rules run on absolute time, so "every 2
+    hours" never fires twice in a fall-back hour.
+    """
+    start = max(previous, after)
+    if _freq(rrule) in ("HOURLY", "MINUTELY"):
+        rule = rrulestr(rrule, dtstart=previous.astimezone(UTC).replace(tzinfo=None))
+        found = rule.after(start.astimezone(UTC).replace(tzinfo=None), inc=False)
+        return None if found is None else found.replace(tzinfo=UTC)
+    tz = ZoneInfo(zone)
+    rule = rrulestr(rrule, dtstart=previous.astimezone(tz).replace(tzinfo=None))
+    found = rule.after(start.astimezone(tz).replace(tzinfo=None), inc=False)
+    return None if found is None else localize(found, zone)
+
+
+def localize(wall: datetime, zone: str) -> datetime:
+    """A naive wall-clock time in ``zone`` as aware UTC (gaps move forward, folds take the first)."""
+    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+
+
+def format_local(moment: datetime, zone: str) -> str:
+    """``Fri 4 Dec 2026, 15:30`` in the given zone."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def _text(rest: str) -> str:
+    rest = rest.strip()
+    while (stripped := _FILLER.sub("", rest, count=1)) != rest:
+        rest = stripped
+    return rest.strip()
+
+
+def _span_parts(span: str) -> tuple[relativedelta, timedelta]:
+    """Days and longer are calendar steps (wall clock); hours and minutes are absolute."""
+    calendar = relativedelta()
+    absolute = timedelta(0)
+    span = re.sub(r"\band\b|,", " ", span, flags=re.I)  # "and" would read as "an" + "d"
+    for amount, unit in re.findall(rf"\b({_AMOUNT})\s*({_UNIT})\b", span, re.I):
+        word = " ".join(amount.lower().split())
+        number: float = 0.5 if word.startswith("half") else int(_WORD_NUMBERS.get(word, 0) or word)
+        kind = _UNITS[unit.lower()]
+        if kind in ("minutes", "hours") or (kind in ("days", "weeks") and number < 1):
+            absolute += timedelta(**{kind: number})  # "half a day" is twelve real hours
+        else:
+            calendar += relativedelta(**{kind: max(int(number), 1)})
+    return calendar, absolute
+
+
+def _after_span(span: str, now: datetime, zone: str) -> datetime:
+    """``now`` moved by ``span``: "in 1 day" keeps the wall-clock time across a DST change,
+    "in 24 hours" is 24 real hours."""
+    calendar, absolute = _span_parts(span)
+    moved = now
+    if calendar:
+        local = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        moved = localize(local + calendar, zone)
+    return (moved + absolute).astimezone(UTC)
+
+
+def _parse_absolute(spec: str, now: datetime, zone: str) -> ParsedWhen:
+    local_now = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    # dateparser does its relative arithmetic on aware times and then converts, which puts
+    # "tomorrow at 9" at 10:00 the day after a spring-forward change. So it gets the user's
+    # wall clock as a naive base with both zones explicitly UTC (no conversion at all), and
+    # the wall-clock result is localized here with zoneinfo.
+    settings = {
+        "RELATIVE_BASE": local_now,
+        "TIMEZONE": "UTC",
+        "TO_TIMEZONE": "UTC",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+        "PREFER_DATES_FROM": "future",
+    }
+    words = spec.split(" ")
+    for size in range(min(len(words) - 1, 7), 0, -1):  # leave at least one word of text
+        expression = " ".join(words[:size])
+        if not _DATE_HINT.search(expression):
+            continue
+        normalized = _BARE_HOUR.sub(r"at \1:00", expression)
+        found = dateparser.parse(normalized, languages=["en"], settings=settings)
+        if found is None:
+            continue
+        has_time = bool(_TIME_WORDS.search(normalized))
+        if not has_time:
+            found = found.replace(hour=DEFAULT_HOUR, minute=0)
+        found = found.replace(second=0, microsecond=0)
+        if has_time and _only_time(expression):
+            # dateparser's "future" preference is unreliable for a bare time: next such time.
+            found = local_now.replace(hour=found.hour, minute=found.minute, second=0, microsecond=0)
+            if found <= local_now:
+                found += timedelta(days=1)
+        return ParsedWhen(_text(" ".join(words[size:])), localize(found, zone), None, True)
+    raise UsageError(f"I can't tell when that is. Accepted forms: {ACCEPTED_FORMS}.")
+
+
+def _only_time(expression: str) -> bool:
+    without = re.sub(r"\bat\b|\d{1,2}(:\d\d)?\s*(am|pm)?|noon|midnight", "", expression, flags=re.I)
+    return not without.strip()
+
+
+def _parse_recurrence(spec: str, now: datetime, zone: str) -> ParsedWhen:
+    match = _RECURRENCE.match(spec)
+    if not match:
+        raise UsageError(f"I can't read that repetition. Accepted forms: {ACCEPTED_FORMS}.")
+    what = match["what"].lower()
+    interval = 2 if match["other"] else int(match["n"] or 1)
+    time = match["attime"] or match["time"]
+    parts: list[str] = []
+    if what.startswith(("minute", "min")):
+        if interval < 5:
+            raise UsageError("The most often I can repeat is every 5 minutes.")
+        parts = ["FREQ=MINUTELY"]
+    elif what.startswith("hour"):
+        parts = ["FREQ=HOURLY"]
+    else:
+        if time is None:
+            raise UsageError(
+                "Say at what time it should repeat, for example: every monday at 9:00 stand-up."
+            )
+        hour, minute = _clock(time)
+        if what.startswith("weekday"):
+            parts = ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
+        elif what.startswith("weekend"):
+            parts = ["FREQ=WEEKLY", "BYDAY=SA,SU"]
+        elif what.startswith("day"):
+            parts = ["FREQ=DAILY"]
+        elif what.startswith("week"):
+            parts = ["FREQ=WEEKLY"]
+        elif what.startswith("month"):
+            parts = ["FREQ=MONTHLY"]
+        elif what.startswith("year"):
+            parts = ["FREQ=YEARLY"]
+        else:
+            codes = [_day_code(day) for day in re.findall(_DAY, what, re.I)]
+            parts = ["FREQ=WEEKLY", "BYDAY=" + ",".join(dict.fromkeys(codes))]
+        if match["monthday"]:
+            day = int(match["monthday"])
+            if not 1 <= day <= 31:
+                raise UsageError("A day of the month is between 1 and 31.")
+            parts = ["FREQ=MONTHLY", f"BYMONTHDAY={day}"]
+        parts += [f"BYHOUR={hour}", f"BYMINUTE={minute}"]
+    if interval > 1:
+        parts.insert(1, f"INTERVAL={interval}")
+    parts.append("BYSECOND=0")
+    rrule = ";".join(parts)
+    start = now.replace(second=0, microsecond=0)
+    # "every other wednesday" starts on the coming Wednesday, not in the week after next:
+    # day-level rules take their first occurrence from the rule without its interval.
+    sub_daily = parts[0] in ("FREQ=MINUTELY", "FREQ=HOURLY")
+    anchor_rule = rrule if sub_daily else ";".join(p for p in parts if not p.startswith("INT"))
+    first = next_occurrence(anchor_rule, zone, start, now)
+    if first is None:  # pragma: no cover - the grammar only builds endless rules
+        raise UsageError("That repetition never happens.")
+    text = _text(spec[match.end() :])
+    return ParsedWhen(text, first, rrule, not what.startswith(("minute", "min", "hour")))
+
+
+def _clock(text: str) -> tuple[int, int]:
+    cleaned = text.lower().replace(" ", "")
+    if cleaned == "noon":
+        return 12, 0
+    if cleaned == "midnight":
+        return 0, 0
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(am|pm)?", cleaned)
+    if not match:
+        raise UsageError(f"I can't read {text!r} as a time of day; try 9:00 or 9am.")
+    hour, minute, half = int(match[1]), int(match[2] or 0), match[3]
+    if half:
+        if not 1 <= hour <= 12:
+            raise UsageError(f"{text} is not a time of day.")
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise UsageError(f"{text} is not a time of day.")
+    return hour, minute
+
+
+def _day_code(word: str) -> str:
+    word = word.lower()
+    for day in _DAYS:
+        if day.startswith(word[:3]):
+            return _DAY_CODES[day]
+    raise UsageError(f"{word} is not a day of the week.")  # pragma: no cover - regex-guarded
+
+
+def _freq(rrule: str) -> str:
+    match = re.search(r"FREQ=(\w+)", rrule)
+    return match[1] if match else ""

@@ -1,0 +1,174 @@
+"""``/translate [to <language>] [from <language>] <text>``, or replying to a message.
+
+The target defaults to the user's ``/settings language`` and the source is
+detected when not given. A Marian (opus-mt) model configured for the pair in
+``settings.translation_models`` is used when there is one, else the default
+model with an instruction prompt. Text is split into sentences, translated
+in one batch (the engine decodes them side by side), and put back together
+line by line so line breaks and list markers survive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.context import Context
+from bot.engine.options import GenerationOptions
+from bot.errors import UserError
+from bot.plugins import Task, command
+from tasks._language import (
+    Engine,
+    cut_words,
+    get_engine,
+    input_text,
+    output_budget,
+    prompt,
+    sentences,
+)
+from tasks.languages import detect, display, resolve_language
+
+PROMPTS = {
+    "translate.known_source": "Translate {source} to {target}:\n{text}",
+    "translate.unknown_source": "Translate to {target}:\n{text}",
+}
+#: A list marker or indentation at the start of a line, kept untranslated.
+_LINE_PREFIX = re.compile(r"^(\s*(?:[-*•]|\d{1,3}[.)])?\s*)(.*)$")
+MAX_SEGMENTS = 400
+
+
+@dataclass(frozen=True)
+class Request:
+    target: str
+    source: str | None
+    text: str
+
+
+@dataclass
+class _Line:
+    prefix: str
+    segments: list[str]
+
+
+def parse_request(args: str, default_target: str) -> tuple[str, str | None, str]:
+    """Split ``[to X] [from Y] text`` (either order) into (target, source, text)."""
+    target: str | None = None
+    source: str | None = None
+    rest = args.strip()
+    while True:
+        word, _, after = rest.partition(" ")
+        keyword = word.lower()
+        if keyword in ("to", "into") and target is None and after.strip():
+            name, _, rest = after.strip().partition(" ")
+            target = resolve_language(name)
+        elif keyword == "from" and source is None and after.strip():
+            name, _, rest = after.strip().partition(" ")
+            source = resolve_language(name)
+        else:
+            break
+        rest = rest.strip()
+    return target or default_target, source, rest
+
+
+def split_lines(text: str) -> list[_Line]:
+    """Each line as (prefix to keep, sentences to translate); blank lines have no sentences."""
+    lines = []
+    for raw in text.split("\n"):
+        match = _LINE_PREFIX.match(raw)
+        prefix, body = (match[1], match[2]) if match else ("", raw)
+        lines.append(_Line(prefix if body.strip() else raw, sentences(body)))
+    return lines
+
+
+class Translate(Task):
+    name = "translate"
+    summary = "Translate text between languages."
+    usage = (
+        "/translate <text>: into your language (/settings language)\n"
+        "/translate to <language> [from <language>] <text>\n"
+        "Reply to a message with /translate [to <language>] to translate it."
+    )
+    needs_model = True
+
+    @command("translate", "tr")
+    async def translate(self, ctx: Context, args: str) -> str:
+        target, source, text = parse_request(args, ctx.user.language)
+        text = input_text(ctx, text, what="the text to translate")
+        detected = source is None
+        if source is None:
+            found = await detect(text)
+            source = found.code if found else None
+        if source == target:
+            if detected:
+                raise UserError(
+                    f"That text already looks like {display(target)}; say which language to "
+                    "translate it to, e.g. /translate to de <text>."
+                )
+            raise UserError("The source and target language are the same.")
+        pair_model = _pair_model(ctx, source, target)
+        async with ctx.working():
+            engine = await get_engine(ctx, pair_model)
+            lines = split_lines(text)
+            template = _template(ctx, source, target, marian=pair_model is not None)
+            budget = engine.max_source_tokens - engine.count_tokens(template.replace("{text}", ""))
+            if budget < 8:
+                raise UserError("The translation prompt leaves no room for text with this model.")
+            for line in lines:
+                line.segments = [
+                    piece
+                    for sentence in line.segments
+                    for piece in (
+                        [sentence]
+                        if engine.count_tokens(sentence) <= budget
+                        else cut_words(engine, sentence, budget)
+                    )
+                ]
+            segments = [s for line in lines for s in line.segments]
+            if not segments:
+                raise UserError("There is no text to translate in that message.")
+            if len(segments) > MAX_SEGMENTS:
+                raise UserError(
+                    f"That text has {len(segments)} sentences; I translate at most "
+                    f"{MAX_SEGMENTS} at a time. Please send it in parts."
+                )
+            outputs = await _translate_all(engine, template, segments)
+        translated = iter(outputs)
+        body = "\n".join(
+            line.prefix + " ".join(next(translated) for _ in line.segments) for line in lines
+        )
+        header = f"{display(source)} → {display(target)}" if source else f"→ {display(target)}"
+        return f"**{header}**\n{body}"
+
+
+def _pair_model(ctx: Context, source: str | None, target: str) -> str | None:
+    """The Marian checkpoint configured for this pair, if any (keys like ``"en-de"``)."""
+    models: dict[str, str] = ctx.settings.translation_models
+    if source is None:
+        return None
+    return models.get(f"{source}-{target}")
+
+
+def _template(ctx: Context, source: str | None, target: str, *, marian: bool) -> str:
+    """A ``{text}`` template: bare text for a pair model, an instruction for the default model."""
+    if marian:
+        return "{text}"
+    key = "translate.known_source" if source else "translate.unknown_source"
+    # Fill the language names now and leave {text} for each segment.
+    return prompt(
+        ctx,
+        key,
+        PROMPTS,
+        source=display(source) if source else "",
+        target=display(target),
+        text="{text}",
+    )
+
+
+async def _translate_all(engine: Engine, template: str, segments: list[str]) -> list[str]:
+    """Every segment in one batched submission; an empty output keeps the original segment."""
+    longest = max(engine.count_tokens(s) for s in segments)
+    options = GenerationOptions(max_new_tokens=output_budget(engine, 2 * longest + 16))
+    results = await engine.generate_batch(
+        [template.replace("{text}", s) for s in segments], options
+    )
+    return [r.text.strip() or s for r, s in zip(results, segments, strict=True)]

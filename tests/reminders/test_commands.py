@@ -1,0 +1,188 @@
+"""``/remind`` through the real core, as a user in the console would type it."""
+
+from __future__ import annotations
+
+from bot.messages import ChatKind, IncomingMessage
+from tests.reminders.conftest import FakeClock
+
+
+async def open_chat(make_chat, registry, clock: FakeClock, **overrides):  # type: ignore[no-untyped-def]
+    chat = await make_chat(plugins=registry(), with_scheduler=True, **overrides)
+    chat.bot.services.scheduler.clock = clock
+    return chat
+
+
+async def deliver(chat) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run the dispatcher now and return what it printed into the console."""
+    dispatcher = chat.bot.services.scheduler
+    before = len(chat.console.sent)
+    # A pass the scheduler started meanwhile may deliver some of it; count those too.
+    await dispatcher.idle()
+    await dispatcher.dispatch_due()
+    await dispatcher.idle()
+    return [reply.text for _, reply in chat.console.sent[before:]]
+
+
+async def test_confirmation_shows_text_time_zone_recurrence_and_id(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone Europe/Berlin")
+    assert await chat.say_one("/remind here every weekday at 9:00 stand-up") == (
+        "OK, reminder #1: **stand-up**\n"
+        "Next: Mon 30 Nov 2026, 09:00 (Europe/Berlin)\n"
+        "Repeats: every weekday at 09:00\n"
+        "Cancel with `/remind cancel 1`."
+    )
+    reply = await chat.say_one("/remind me tomorrow at 9 to call Anna")
+    assert "**call Anna**" in reply and "Sun 29 Nov 2026, 09:00" in reply
+
+
+async def test_the_time_zone_is_asked_for_once_with_the_default_shown(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    question = await chat.say_one("/remind me tomorrow at 9 to call Anna")
+    assert "Which time zone" in question and "**UTC**" in question
+    assert "Unknown time zone" in await chat.say_one("Mars/Olympus")  # asked again, politely
+    answer = await chat.say_one("America/New_York")
+    assert answer.startswith("Time zone set to America/New_York.\nOK, reminder #1")
+    assert "Sun 29 Nov 2026, 09:00 (America/New_York)" in answer
+    second = await chat.say_one("/remind me on friday 15:30 send the report")
+    assert second.startswith("OK, reminder #2") and "Fri 4 Dec 2026, 15:30" in second
+
+
+async def test_relative_times_need_no_zone_but_say_how_to_set_one(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    reply = await chat.say_one("/remind me in 10 minutes to stretch")
+    assert "Sat 28 Nov 2026, 09:10 (UTC)" in reply
+    assert "set yours with /settings timezone" in reply
+
+
+async def test_a_due_reminder_is_printed_into_the_console_and_snoozed_by_button(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/remind me in 10 minutes to stretch")
+    assert await deliver(chat) == []
+    clock.advance(minutes=10)
+    assert await deliver(chat) == ["⏰ stretch"]
+    assert "[Snooze 10 min: /press remind:snooze:1:10m]" in chat.console.output.getvalue()
+
+    assert await chat.say_one("/press remind:snooze:1:10m") == (
+        "Snoozed: #1 stretch at Sat 28 Nov 2026, 09:20."
+    )
+    clock.advance(minutes=9)
+    assert await deliver(chat) == []
+    clock.advance(minutes=1)
+    assert await deliver(chat) == ["⏰ stretch"]
+    assert await chat.say_one("/press remind:done:1") == "Done: #1 stretch."
+
+
+async def test_snooze_command_and_cancel(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/remind me in 10 minutes to stretch")
+    await chat.say("/remind me in 20 minutes to drink")
+    assert (
+        await chat.say_one("/remind snooze 1 1h")
+        == "Snoozed: #1 stretch at Sat 28 Nov 2026, 10:00."
+    )
+    assert await chat.say_one("/remind cancel 2") == "Cancelled reminder #2: drink"
+    assert await chat.say_one("/remind list") == (
+        "**Your reminders here**\n- #1 Sat 28 Nov 2026, 10:00: stretch"
+    )
+    clock.advance(hours=2)
+    assert await deliver(chat) == ["⏰ stretch (late by 1 h)"]
+    assert "not active" in await chat.say_one("/remind cancel 2")
+
+
+async def test_done_on_a_recurring_reminder_asks_first(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    await chat.say("/remind here every day at 9:30 stand-up")
+    question = await chat.say_one("/remind done 1")
+    assert question == "#1 stand-up repeats every day at 09:30. End it for good? Reply yes or no."
+    assert await chat.say_one("no") == "OK, it keeps repeating."
+    await chat.say("/remind done 1")
+    assert await chat.say_one("yes") == "Ended the repeating reminder #1: stand-up"
+    clock.advance(days=1)
+    assert await deliver(chat) == []
+
+
+async def test_a_recurring_reminder_is_delivered_and_comes_back(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    await chat.say("/remind here every day at 9:30 stand-up")
+    clock.advance(minutes=30)
+    assert await deliver(chat) == ["⏰ stand-up"]
+    assert "Sun 29 Nov 2026, 09:30" in await chat.say_one("/remind list")
+    snoozed = await chat.say_one("/press remind:snooze:1:10m")
+    assert snoozed == "Snoozed: #2 stand-up at Sat 28 Nov 2026, 09:40."  # a one-off copy
+
+
+async def test_the_per_user_cap(make_chat, registry_with_core_and_reminders, clock) -> None:
+    chat = await open_chat(
+        make_chat, registry_with_core_and_reminders, clock, reminder_max_per_user=2
+    )
+    await chat.say("/remind me in 10 minutes to a")
+    await chat.say("/remind me in 20 minutes to b")
+    refused = await chat.say_one("/remind me in 30 minutes to c")
+    assert refused.startswith("You already have 2 active reminders")
+    await chat.say("/remind cancel 1")
+    assert (await chat.say_one("/remind me in 30 minutes to c")).startswith("OK, reminder #3")
+
+
+async def test_bad_requests_get_one_sentence_and_the_accepted_forms(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    for request, complaint in [
+        ("/remind me blorp zorp", "I can't tell when that is."),
+        ("/remind me 2020-01-01 10:00 old", "is already past"),
+        ("/remind me 2040-01-01 10:00 far", "at most 5 years out"),
+        ("/remind me every monday standup", "Say at what time"),
+        ("/remind soon", "Start with me, here, list"),
+        ("/remind cancel abc", "Which reminder?"),
+        ("/remind snooze 1 forever", "as a duration"),
+    ]:
+        reply = await chat.say_one(request)
+        assert complaint in reply, reply
+        if "Usage:" in reply:
+            assert "/remind me in 10 minutes to stretch" in reply
+    assert "no reminder #99" in await chat.say_one("/remind cancel 99")
+
+
+async def test_nobody_else_can_touch_my_private_reminder(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/remind me in 10 minutes to stretch")
+    other = IncomingMessage(
+        platform="console", chat_id="elsewhere", chat_kind=ChatKind.PRIVATE,
+        user_id="mallory", user_name="mallory", text="/remind cancel 1",
+    )  # fmt: skip
+    before = len(chat.console.sent)
+    await chat.bot.handle(other, chat.console)
+    assert "no reminder #1" in chat.console.sent[before][1].text
+
+
+async def test_me_in_a_group_names_the_person(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    group = IncomingMessage(
+        platform="console", chat_id="team", chat_kind=ChatKind.GROUP, user_id="alice",
+        user_name="Alice", text="/remind me in 5 minutes to review the PR",
+    )  # fmt: skip
+    await chat.bot.handle(group, chat.console)
+    clock.advance(minutes=5)
+    assert await deliver(chat) == ["⏰ Alice, review the PR"]

@@ -1,0 +1,113 @@
+"""/kb through the console chat, and retrieval on SQLite (FTS5) and PostgreSQL (tsvector)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage import knowledge
+from storage.knowledge import KnowledgeEntry, KnowledgePassage
+from tests.tasks.conftest import language_tasks, say_as, say_replying
+
+OFFICE = "The office opens at 9am and closes at 6pm on weekdays."
+WIFI = "The guest wifi network is called seqnet and its password is hunter2."
+PARKING = "Visitors park in the north garage; the south garage is for staff only."
+
+
+async def test_add_list_and_remove(chat):
+    reply = await chat.say_one(f"/kb add {OFFICE}")
+    assert reply.startswith("Saved as `kb#") and "for this chat" in reply
+    entry_id = int(reply.split("kb#")[1].split("`")[0])
+    listing = await chat.say_one("/kb list")
+    assert f"`kb#{entry_id}`: {OFFICE}" in listing and "(1 entry)" in listing
+    assert await chat.say_one(f"/kb remove kb#{entry_id}") == f"Removed `kb#{entry_id}`."
+    assert "empty" in await chat.say_one("/kb list")
+    assert "no entry kb#" in await chat.say_one(f"/kb remove {entry_id}")
+
+
+async def test_retrieval_finds_the_right_passage(chat, db):
+    for text in (OFFICE, WIFI, PARKING):
+        await chat.say(f"/kb add {text}")
+    found = await chat.say_one("/kb search when does the office open?")
+    first = found.splitlines()[1]
+    assert OFFICE[:40] in first  # stemming: "open" finds "opens"
+    assert "hunter2" in (await chat.say_one("/kb search wifi password")).splitlines()[1]
+    assert "Nothing in the knowledge base" in await chat.say_one("/kb search kangaroo")
+
+
+async def test_long_entries_are_split_and_only_the_matching_passage_is_returned(chat, db):
+    filler = " ".join(f"Paragraph {i} talks about nothing in particular." for i in range(30))
+    reply = await chat.say_one(f"/kb add {filler}\n\n{WIFI}\n\n{filler}")
+    assert "passages" in reply
+    async with db.session() as session:
+        passages = (await session.scalars(select(KnowledgePassage.text))).all()
+        hits = await knowledge.search(
+            session, chat_id=1, platform="console", query="wifi password", limit=1
+        )
+    assert len(passages) >= 3
+    assert hits and WIFI in hits[0].text and len(hits[0].text) <= 500
+
+
+async def test_entries_are_per_chat_unless_workspace_wide(chat, db):
+    await chat.say(f"/kb add {OFFICE}")
+    assert "Nothing" in (await say_as(chat, "Bob", "/kb search office", chat_id="other"))[0]
+    denied = await chat.say_one(f"/kb add --workspace {PARKING}")
+    assert denied == "Only knowledge base admins can add workspace-wide entries."
+
+
+async def test_admins_add_workspace_entries_visible_everywhere(make_chat, pool):
+    chat = await make_chat(plugins=language_tasks(), engine=pool, kb_admins=["alice"])
+    reply = await chat.say_one(f"/kb add --workspace {PARKING}")
+    assert "for every chat" in reply
+    found = await say_as(chat, "Bob", "/kb search garage", chat_id="other")
+    assert "north garage" in found[0]
+    assert "admins" in (await say_as(chat, "Bob", "/kb remove 1", chat_id="other"))[0]
+
+
+async def test_only_the_author_removes_an_entry(chat):
+    await chat.say(f"/kb add {OFFICE}")
+    assert "added by alice" in (await say_as(chat, "Bob", "/kb remove 1"))[0]
+
+
+async def test_add_by_replying_to_a_message(chat, db):
+    reply = await say_replying(chat, "/kb add", WIFI)
+    assert reply[0].startswith("Saved as")
+    async with db.session() as session:
+        assert await session.scalar(select(KnowledgeEntry.text)) == WIFI
+    no_text = await say_replying(chat, "/kb add", None)
+    assert no_text == ["The message you replied to has no text I can store."]
+
+
+async def test_usage_errors(chat, db):
+    assert (await chat.say_one("/kb add")).startswith("Give me the text to remember")
+    assert "Usage:\n/kb add" in await chat.say_one("/kb frobnicate")
+    assert "Give its number" in await chat.say_one("/kb remove twelve")
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(KnowledgeEntry)) == 0
+
+
+async def test_removing_an_entry_removes_it_from_the_search_index(chat, db):
+    await chat.say(f"/kb add {WIFI}")
+    await chat.say("/kb remove 1")
+    assert "Nothing" in await chat.say_one("/kb search wifi")
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(KnowledgePassage)) == 0
+
+
+async def test_knowledge_base_works_without_a_model(make_chat):
+    chat = await make_chat(plugins=language_tasks(), engine=None, with_engine=False)
+    assert (await chat.say_one(f"/kb add {OFFICE}")).startswith("Saved as")
+    assert "not enabled" in await chat.say_one("/ask when does the office open?")
+    assert "office" in await chat.say_one("/kb search office")
+
+
+def test_search_terms_drop_stopwords_and_punctuation():
+    assert knowledge.search_terms("What is the Wi-Fi password?") == ["wi", "fi", "password"]
+    assert knowledge.search_terms("is it?") == []
+
+
+async def test_search_syntax_in_questions_is_treated_as_words(chat):
+    await chat.say(f"/kb add {WIFI}")
+    for query in ('"wifi" AND (password) OR NOT', "foo_bar & | ! :* near(", "ÜBER wifi’s"):
+        reply = await chat.say_one(f"/kb search {query}")
+        assert reply.startswith(("**Found", "Nothing")), reply
+    assert "hunter2" in await chat.say_one('/kb search "wifi" AND (password) OR NOT')
