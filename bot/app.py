@@ -97,12 +97,16 @@ async def open_bot(
                 await services.scheduler.start()
             yield bot
         finally:
-            await bot.drain()
-            for transport in services.transports:
-                with contextlib.suppress(Exception):
-                    await transport.stop()
+            # Order matters: no new reminders, then no new messages (each transport
+            # finishes the replies it has in progress), then whatever is left in flight.
             if services.scheduler is not None:
                 await services.scheduler.stop()
+            for transport in services.transports:
+                try:
+                    await transport.stop()
+                except Exception:
+                    log.exception("the %s transport did not stop cleanly", transport.platform)
+            await bot.drain()
             if engine is not None and hasattr(engine, "close"):
                 await engine.close()
     finally:
@@ -111,8 +115,9 @@ async def open_bot(
 
 
 async def start_transport(bot: Bot, transport: Transport) -> None:
-    bot.services.transports.register(transport)
+    """Start ``transport``, then make it reachable for reminders and other proactive sends."""
     await transport.start(bot)
+    bot.services.transports.register(transport)
 
 
 HEARTBEAT_SECONDS = 30.0

@@ -47,7 +47,11 @@ class Transport(ABC):
 
     @abstractmethod
     async def stop(self) -> None:
-        """Stop receiving; let replies already being sent finish."""
+        """Stop receiving, wait for the replies in progress, then disconnect.
+
+        Shutdown relies on this order: messages already accepted from the
+        platform are answered, and none arrive that would then be dropped.
+        """
 
     @abstractmethod
     async def send(

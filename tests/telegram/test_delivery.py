@@ -1,0 +1,132 @@
+"""Sending through Telegram when it pushes back: rate limits, blocked bots, network failures."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.messages import Address, Reply
+from bot.transports.base import ChatUnavailable, DeliveryError
+from storage.models import Chat, Reminder, ReminderStatus, utcnow
+from tests.telegram.conftest import eventually, make_transport, registry
+from tests.telegram.fake_api import message, user
+
+PRIVATE = 42
+
+
+async def add_reminder(db, chat_id: str) -> int:
+    async with db.session() as session:
+        reminder = Reminder(
+            platform="telegram",
+            chat_external_id=chat_id,
+            text="water the plants",
+            due_at=utcnow() + timedelta(hours=1),
+        )
+        session.add(reminder)
+        await session.flush()
+        return reminder.id
+
+
+async def reminder_status(db, reminder_id: int) -> ReminderStatus:
+    async with db.session() as session:
+        return (await session.get(Reminder, reminder_id)).status
+
+
+async def test_reminder_style_send_reaches_the_stored_chat(running, fake_api):
+    bot = await running()
+    address = Address("telegram", "-100777", thread_id="12")
+    sent_id = await bot.bot.services.transports.send(address, Reply("**Reminder:** stand up"))
+    [call] = fake_api.sent(chat_id="-100777")
+    assert call.params["text"] == "<b>Reminder:</b> stand up"
+    assert call.params["message_thread_id"] == 12
+    assert sent_id is not None and int(sent_id) >= 5000
+
+
+# python-telegram-bot warns about its own RetryAfter.retry_after type change (v22.2) from
+# inside RetryAfter's constructor; seqbot reads it type-independently (retry_after_seconds).
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_429_is_waited_out_then_delivered(running, fake_api):
+    await running()
+    fake_api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await fake_api.push(message(PRIVATE, "/echo patience"))
+    await fake_api.wait_for(chat_id=str(PRIVATE), text="patience")
+    attempts = [c.status for c in fake_api.calls if c.method == "sendMessage"]
+    assert attempts == [429, 200]
+
+
+async def test_network_failure_is_retried_with_backoff(running, fake_api):
+    bot = await running()
+    fake_api.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    await bot.bot.services.transports.send(Address("telegram", "5"), Reply("third time lucky"))
+    attempts = [c.status for c in fake_api.calls if c.method == "sendMessage"]
+    assert attempts == [502, 502, 200]
+
+
+async def test_lasting_network_failure_is_a_delivery_error(running, fake_api):
+    bot = await running()
+    fake_api.fail_next("sendMessage", 502, "Bad Gateway", times=3)
+    with pytest.raises(DeliveryError, match="could not be reached") as caught:
+        await bot.bot.services.transports.send(Address("telegram", "5"), Reply("lost"))
+    assert not isinstance(caught.value, ChatUnavailable)
+
+
+async def test_blocked_bot_marks_the_chat_inactive_and_pauses_its_reminders(running, fake_api, db):
+    bot = await running()
+    kept = await add_reminder(db, "43")  # another chat: untouched
+    paused = await add_reminder(db, str(PRIVATE))
+    fake_api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    await fake_api.push(message(PRIVATE, "/echo anyone there?"))
+    await fake_api.wait_for(status=403, chat_id=str(PRIVATE))
+    await bot.transport.wait_idle()  # the reply's handler records the refusal
+    assert await reminder_status(db, paused) == ReminderStatus.PAUSED
+    assert await reminder_status(db, kept) == ReminderStatus.PENDING
+    async with db.session() as session:
+        chat = await session.scalar(select(Chat).where(Chat.external_id == str(PRIVATE)))
+    assert chat is not None and not chat.active
+    assert "blocked" in (chat.inactive_reason or "")
+
+
+async def test_proactive_send_to_a_vanished_chat_is_chat_unavailable(running, fake_api):
+    bot = await running()
+    fake_api.fail_next("sendMessage", 400, "Bad Request: chat not found")
+    with pytest.raises(ChatUnavailable):
+        await bot.bot.services.transports.send(Address("telegram", "-1"), Reply("hello?"))
+
+
+async def test_removal_from_a_group_pauses_reminders_at_once(running, fake_api, db):
+    await running()
+    paused = await add_reminder(db, "-100900")
+    member = {"user": {"id": 999, "is_bot": True, "first_name": "Seq"}}
+    change = {
+        "chat": {"id": -100900, "type": "supergroup", "title": "Team"},
+        "from": user(),
+        "date": 0,
+        "old_chat_member": {**member, "status": "member"},
+        "new_chat_member": {**member, "status": "kicked", "until_date": 0},
+    }
+    await fake_api.push({"my_chat_member": change})
+
+    async def is_paused() -> bool:
+        return await reminder_status(db, paused) == ReminderStatus.PAUSED
+
+    await eventually(is_paused)
+    assert await reminder_status(db, paused) == ReminderStatus.PAUSED
+
+
+async def test_a_send_during_start_waits_for_the_transport(telegram_settings, fake_api):
+    transport = make_transport(telegram_settings)
+    with pytest.raises(DeliveryError, match="not running"):  # never started: fails at once
+        await transport.send(Address("telegram", "5"), Reply("too early"))
+
+    class FakeBot:  # start() only reads the registered commands before updates flow
+        plugins = registry()
+
+    starting = asyncio.create_task(transport.start(FakeBot()))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # start() is now waiting for getMe
+    sent_id = await transport.send(Address("telegram", "5"), Reply("right on time"))
+    await starting
+    assert sent_id is not None and fake_api.sent(chat_id="5", text="right on time")
+    await transport.stop()

@@ -1,0 +1,55 @@
+"""The per-chat message budget, and what each Telegram error means for a reply or reminder."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+
+from bot.transports.base import ChatUnavailable, DeliveryError
+from bot.transports.telegram.delivery import ChatRateLimiter, deliver
+
+
+async def test_a_busy_chat_waits_while_other_chats_and_chat_actions_go_through():
+    limiter = ChatRateLimiter(per_chat_burst=2, per_chat_period=60.0)
+    done: list[str] = []
+
+    async def request(endpoint: str, chat_id: str) -> None:
+        async def call() -> bool:
+            done.append(f"{endpoint}:{chat_id}")
+            return True
+
+        await limiter.process_request(call, (), {}, endpoint, {"chat_id": chat_id}, None)
+
+    await request("sendMessage", "1")
+    await request("sendMessage", "1")  # the burst is used up
+    third = asyncio.create_task(request("sendMessage", "1"))
+    for _ in range(5):  # let it run up to the limiter
+        await asyncio.sleep(0)
+    await request("sendMessage", "2")  # another chat has its own budget
+    await request("sendChatAction", "1")  # "typing…" is not a message
+    assert not third.done()
+    assert done == ["sendMessage:1", "sendMessage:1", "sendMessage:2", "sendChatAction:1"]
+    third.cancel()
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+@pytest.mark.parametrize(
+    ("error", "expected", "retry_after"),
+    [
+        (lambda: Forbidden("Forbidden: bot was kicked from the group chat"), ChatUnavailable, None),
+        (lambda: BadRequest("Bad Request: chat not found"), ChatUnavailable, None),
+        (lambda: ChatMigrated(-100123), ChatUnavailable, None),
+        (lambda: BadRequest("Bad Request: can't parse entities"), DeliveryError, None),
+        (lambda: RetryAfter(42), DeliveryError, 42.0),  # still limited after the limiter retried
+    ],
+)
+async def test_telegram_errors_map_to_delivery_outcomes(error, expected, retry_after):
+    async def call() -> None:
+        raise error()
+
+    with pytest.raises(DeliveryError) as caught:
+        await deliver(call, chat_id="5", backoff=(0.0,))
+    assert type(caught.value) is expected
+    assert caught.value.retry_after == retry_after
