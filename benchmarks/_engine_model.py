@@ -1,0 +1,52 @@
+"""A flan-t5-small-shaped checkpoint with random weights, built in a temp dir for benchmarks.
+
+The tokenizer is a word-level vocabulary of ``w0 .. wN`` so a text of k words is exactly
+k tokens (+ EOS): the workload can ask for precise source lengths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FLAN_T5_SMALL = dict(
+    vocab_size=32128, d_model=512, d_kv=64, d_ff=1024, num_layers=8, num_decoder_layers=8,
+    num_heads=6, relative_attention_num_buckets=32, relative_attention_max_distance=128,
+    feed_forward_proj="gated-gelu", tie_word_embeddings=False, pad_token_id=0, eos_token_id=1,
+    decoder_start_token_id=0,
+)
+SPECIALS = ["<pad>", "</s>", "<unk>"]
+
+
+def words(ids: list[int]) -> str:
+    """Text that tokenizes to exactly these (non-special) ids."""
+    return " ".join(f"w{i - len(SPECIALS)}" for i in ids)
+
+
+def build(path: Path, seed: int = 0) -> Path:
+    """Write config, safetensors (untied head, like flan-T5) and tokenizer into ``path``."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    path.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    cfg = T5Config(**FLAN_T5_SMALL)
+    model = T5ForConditionalGeneration(cfg).eval()
+    model.save_pretrained(path)
+    tensors = load_file(str(path / "model.safetensors"))
+    tensors["lm_head.weight"] = torch.randn(cfg.vocab_size, cfg.d_model) * cfg.d_model**-0.5
+    save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
+
+    vocab = {tok: i for i, tok in enumerate(SPECIALS)}
+    vocab |= {f"w{i}": i + len(SPECIALS) for i in range(cfg.vocab_size - len(SPECIALS))}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    tok.save(str(path / "tokenizer.json"))
+    (path / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 512,
+        "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>",
+    }))
+    return path

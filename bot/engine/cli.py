@@ -1,0 +1,126 @@
+"""``seqbot model ...``: fetch, inspect and try the model the bot uses.
+
+``generate`` runs the same engine code path as the bot, so what it prints is what a chat
+would get; it is the first thing to try when an answer looks wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.errors import UserError
+
+from .errors import EngineError
+
+model_app = typer.Typer(help="Download, inspect and try the language model.", no_args_is_help=True)
+
+
+def _settings() -> Any:
+    from bot.settings import Settings
+
+    return Settings()
+
+
+def _friendly(fn: Callable[..., None]) -> Callable[..., None]:
+    """One error line and exit code 1 instead of a traceback for expected failures."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except (UserError, EngineError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+@model_app.command()
+@_friendly
+def pull(name: Annotated[str, typer.Argument(help="Hub id, e.g. google/flan-t5-small")]) -> None:
+    """Download a model into the cache (SEQBOT_MODEL_DIR or the Hugging Face default)."""
+    from . import loader
+
+    try:
+        path = loader.pull(name, _settings().model_dir)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"error: could not download {name!r} (is the network reachable?): {reason}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(path))
+
+
+@model_app.command()
+@_friendly
+def info(name: Annotated[str | None, typer.Argument(help="Directory or hub id (default: SEQBOT_MODEL)")] = None) -> None:
+    """Show where a model is and what it is, without loading its weights."""
+    from . import loader
+    from .quant import int8_available
+    from .tokenizer import model_max_length
+
+    settings = _settings()
+    name = name or settings.model
+    directory = loader.resolve(name, settings.model_dir)
+    cfg = loader.read_config(directory)
+    weights = sorted(p for p in directory.iterdir() if p.suffix in {".safetensors", ".bin"})
+    rows = {
+        "model": name,
+        "directory": str(directory),
+        "model_type": cfg.get("model_type"),
+        "supported": cfg.get("model_type") in loader.FAMILIES,
+        "d_model": cfg.get("d_model"),
+        "layers": f"{cfg.get('num_layers', cfg.get('encoder_layers'))}+"
+                  f"{cfg.get('num_decoder_layers') or cfg.get('decoder_layers') or cfg.get('num_layers')}",
+        "vocab_size": cfg.get("vocab_size"),
+        "max_source_tokens": model_max_length(directory) or cfg.get("max_position_embeddings"),
+        "weights": ", ".join(f"{p.name} ({_size(p)})" for p in weights) or "none",
+        "int8_available": int8_available(),
+    }
+    for key, value in rows.items():
+        typer.echo(f"{key:18} {value}")
+
+
+@model_app.command()
+@_friendly
+def generate(
+    texts: Annotated[list[str] | None, typer.Argument(help="Inputs; one per line from stdin if omitted")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Directory or hub id")] = None,
+    beams: Annotated[int, typer.Option("--beams", min=1)] = 1,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 64,
+    int8: Annotated[bool | None, typer.Option("--int8/--fp32", help="Default: SEQBOT_ENGINE_INT8")] = None,
+) -> None:
+    """Generate one output line per input, exactly as the bot would."""
+    from .engine import Engine
+    from .options import GenerationOptions
+
+    settings = _settings()
+    inputs = list(texts) if texts else [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not inputs:
+        return
+    engine = Engine.load(
+        model or settings.model, int8=settings.engine_int8 if int8 is None else int8,
+        threads=settings.engine_threads, max_batch=settings.engine_max_batch,
+        max_queue=max(settings.engine_max_queue, len(inputs)), cache_dir=settings.model_dir,
+    )
+    options = GenerationOptions(max_new_tokens=max_new_tokens, num_beams=beams)
+
+    async def run() -> list[str]:
+        try:
+            return [r.text for r in await engine.generate_batch(inputs, options)]
+        finally:
+            await engine.stop()
+
+    for text in asyncio.run(run()):
+        typer.echo(text.replace("\n", " "))
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"

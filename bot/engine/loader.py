@@ -1,0 +1,120 @@
+"""From a model name to a ready model and tokenizer.
+
+A name is a local directory or a hub id. Loading never downloads: hub ids resolve only
+through the local huggingface_hub cache, so a bot started offline fails at once with a
+message saying how to fetch the model (``seqbot model pull``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import marian, t5
+from .base import Seq2SeqModel
+from .errors import EngineError, ModelNotAvailable
+from .tokenizer import Tokenizer, load_tokenizer, model_max_length
+from .weights import load_weights
+
+log = logging.getLogger(__name__)
+
+FAMILIES = {"t5": t5.build, "mt5": t5.build, "marian": marian.build, "bart": marian.build}
+DEFAULT_MAX_SOURCE = 512
+# Decoding constraints transformers applies by default; we apply them too, so outputs match.
+GENERATION_KEYS = ("bad_words_ids", "forced_bos_token_id", "forced_eos_token_id")
+DOWNLOAD_PATTERNS = ["*.json", "*.spm", "*.model", "*.txt"]
+
+
+@dataclass
+class LoadedModel:
+    model: Seq2SeqModel
+    tokenizer: Tokenizer
+    directory: Path
+    max_source_tokens: int
+
+
+def resolve(name: str, cache_dir: str | None = None) -> Path:
+    """A local directory holding config.json, or ModelNotAvailable."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise EngineError(f"{path}: no config.json (is this a model directory?)")
+        return path
+    if path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise ModelNotAvailable(name)
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot = Path(snapshot_download(name, cache_dir=cache_dir, local_files_only=True))
+    except Exception:
+        raise ModelNotAvailable(name) from None
+    if not (snapshot / "config.json").is_file():
+        raise ModelNotAvailable(name)
+    return snapshot
+
+
+def pull(name: str, cache_dir: str | None = None) -> Path:
+    """Download a hub model's config, tokenizer and weights (safetensors when offered)."""
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        raise ConnectionError("HF_HUB_OFFLINE is set")
+    files = HfApi().list_repo_files(name)
+    if any(f.endswith(".safetensors") for f in files):
+        weights = ["*.safetensors", "*.safetensors.index.json"]
+    else:
+        weights = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
+    return Path(snapshot_download(name, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS + weights))
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    path = directory / "config.json"
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(cfg, dict):
+        raise EngineError(f"{path}: not a JSON object")
+    gen_path = directory / "generation_config.json"
+    if gen_path.is_file():
+        try:
+            gen = json.loads(gen_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            log.warning("%s: unreadable, ignored", gen_path)
+            gen = {}
+        for key in GENERATION_KEYS:
+            if key not in cfg and gen.get(key) is not None:
+                cfg[key] = gen[key]
+    return cfg
+
+
+def load(name: str, cache_dir: str | None = None,
+         convert: Callable[[Seq2SeqModel], None] | None = None) -> LoadedModel:
+    """Resolve, read config, weights and tokenizer, and build the family's model.
+
+    ``convert`` (int8 quantization) runs after the raw checkpoint tensors are released,
+    so float originals of fused projections are not alive at the same time as it.
+    """
+    directory = resolve(name, cache_dir)
+    cfg = read_config(directory)
+    model_type = cfg.get("model_type")
+    build = FAMILIES.get(str(model_type))
+    if build is None:
+        raise EngineError(
+            f"{directory / 'config.json'}: model_type {model_type!r} is not supported "
+            f"(supported: {', '.join(sorted(FAMILIES))})"
+        )
+    weights = load_weights(directory)
+    model = build(cfg, weights, str(directory))
+    weights.release()
+    del weights
+    if convert is not None:
+        convert(model)
+    tokenizer = load_tokenizer(directory, model.info.family, model.info.eos_token_id)
+    limits = [v for v in (model.info.max_source_positions, model_max_length(directory)) if v]
+    return LoadedModel(model, tokenizer, directory, min(limits) if limits else DEFAULT_MAX_SOURCE)

@@ -1,0 +1,385 @@
+"""Continuous batching off the event loop.
+
+Every step: drop cancelled requests, admit waiting ones (their encoder pass batched
+together), decode one token for every live row at its own position, and retire finished
+requests at once. New requests therefore join a batch that is already decoding. Results
+go back to each caller's event loop with ``call_soon_threadsafe``; the event loop never
+runs model code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import torch
+
+from .base import Seq2SeqModel
+from .cache import KVCache
+from .decoding import Strategy, TokenRules
+from .errors import EngineBusy, EngineError
+from .options import GenerationResult, ScoreResult
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+NEG_INF = float("-inf")
+ADMIT_TOKEN_BUDGET = 8192  # source tokens encoded per step, so admissions don't stall decoding long
+
+# All model work (loading, quantizing, every step of every engine) runs on one thread.
+# Measured: with libgomp, only the first thread that ran a multi-threaded parallel region
+# gets a fast OpenMP team; a second "master" thread ran the same decode step 30-50%
+# slower. One torch thread also keeps two loaded engines from oversubscribing the cores.
+_TORCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqbot-torch")
+
+
+def on_torch_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` on the shared model thread and wait for it (call from any other thread)."""
+    return _TORCH_THREAD.submit(fn, *args).result()
+
+
+@dataclass(eq=False)
+class Request:
+    kind: Literal["generate", "score"]
+    source: list[int]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    truncated: bool = False
+    strategy: Strategy | None = None
+    candidates: list[list[int]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    position: int = 0  # decoder positions already in the cache
+    cancelled: bool = False
+
+    @property
+    def rows_needed(self) -> int:
+        return self.strategy.rows if self.strategy else 0
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class Scheduler:
+    """Owns the control thread, the waiting queue and the KV cache rows of one engine."""
+
+    def __init__(self, model: Seq2SeqModel, decode_text: Callable[[list[int]], str],
+                 rules: TokenRules, *,
+                 max_batch: int, max_queue: int, max_target: int, max_source: int,
+                 threads: int = 0) -> None:
+        info = model.info
+        self.model, self.decode_text = model, decode_text
+        self.max_batch, self.max_queue, self.max_target = max_batch, max_queue, max_target
+        # OpenMP team sizes are per calling thread: the worker must set its own, or it
+        # may run on fewer threads than the process was configured for.
+        self.threads = threads if threads > 0 else torch.get_num_threads()
+        self.cache = KVCache(info.layers, max_batch, info.heads, info.head_dim, max_target, max_source)
+        self._start_token = info.decoder_start_token_id
+        self._eos, self._pad, self._banned = info.eos_token_id, info.pad_token_id, info.bad_token_ids
+        self._rules = rules
+        self._pending: deque[Request] = deque()
+        self._active: list[Request] = []
+        self._owner: list[Request | None] = [None] * max_batch
+        self._tokens = [0] * max_batch
+        self._positions = [0] * max_batch
+        self._source_len = [0] * max_batch
+        self._n = 0
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._draining = False
+        self._recent: deque[tuple[float, int]] = deque()
+        self.counters = {"requests": 0, "tokens": 0, "steps": 0, "failed": 0, "cancelled": 0}
+
+    # -- caller side (event loop thread) ---------------------------------------------
+    def start(self) -> None:
+        with self._cv:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping = self._draining = False
+            self._thread = threading.Thread(target=self._run, name="seqbot-engine", daemon=True)
+            self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stopping
+
+    def submit(self, request: Request) -> None:
+        with self._cv:
+            if self._stopping or self._draining:
+                raise EngineBusy()
+            if len(self._pending) >= self.max_queue:
+                raise EngineBusy()
+            self._pending.append(request)
+            self._cv.notify()
+
+    def cancel(self, request: Request) -> None:
+        """Mark a request abandoned; the worker frees its rows at the next step."""
+        with self._cv:
+            request.cancelled = True
+            self._cv.notify()
+
+    def stop(self, drain: bool = False) -> None:
+        """Stop the worker (blocking); with ``drain`` finish queued work first."""
+        with self._cv:
+            if drain:
+                self._draining = True
+                while self._pending or self._active:
+                    self._cv.wait(0.05)
+            self._stopping = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join()
+        self._fail_all(EngineBusy("The language model was restarted; please try again."))
+
+    def stats(self) -> dict[str, Any]:
+        now = time.monotonic()
+        window = [(t, n) for t, n in tuple(self._recent) if now - t <= 10.0]  # worker appends concurrently
+        span = now - window[0][0] if window else 0.0
+        tokens = sum(n for _, n in window)
+        return {
+            "queue_depth": len(self._pending),
+            "active_requests": len(self._active),
+            "active_sequences": self._n,
+            "max_batch": self.max_batch,
+            "tokens_per_second": tokens / span if span > 0 else 0.0,
+            **self.counters,
+        }
+
+    # -- control thread --------------------------------------------------------------
+    def _run(self) -> None:
+        """Control loop: waits for work, then runs each step on the shared torch thread."""
+        while True:
+            with self._cv:
+                while not self._stopping and not self._pending and not self._active:
+                    self._cv.wait()
+                if self._stopping:
+                    return
+                admitted = self._take_admissible()
+            try:
+                on_torch_thread(self._torch_step, admitted)
+            except Exception as exc:  # a broken step fails its requests, not the worker
+                log.exception("engine step failed")
+                error = EngineError(f"generation failed: {exc}")
+                for req in admitted:  # taken from the queue; settling twice is a no-op
+                    self._resolve(req, None, error)
+                self._fail_all(error, pending=False)
+            with self._cv:
+                self._cv.notify_all()
+
+    def _torch_step(self, admitted: list[Request]) -> None:
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        with torch.inference_mode():
+            self._step(admitted)
+
+    def _take_admissible(self) -> list[Request]:
+        taken: list[Request] = []
+        free = self.max_batch - self._n
+        budget = ADMIT_TOKEN_BUDGET
+        while self._pending:
+            req = self._pending[0]
+            if req.cancelled or req.future.done():
+                self._pending.popleft()
+                self.counters["cancelled"] += 1
+                continue
+            cost = len(req.source) * max(1, len(req.candidates))
+            if req.rows_needed > free or (taken and cost > budget):
+                break
+            self._pending.popleft()
+            taken.append(req)
+            free -= req.rows_needed
+            budget -= cost
+        return taken
+
+    def _step(self, admitted: list[Request]) -> None:
+        for req in [r for r in self._active if r.cancelled or r.future.done()]:
+            self.counters["cancelled"] += 1
+            self._retire(req)
+        self._compact()
+        new = []
+        for req in admitted:
+            if req.kind == "score":
+                self._guard(req, self._score, req)
+            else:
+                new.append(req)
+        if new:
+            self._prefill(new)
+        if self._n:
+            self._decode()
+
+    def _guard(self, req: Request, fn: Callable[..., Any], *args: Any) -> bool:
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:
+            log.exception("engine request failed")
+            self.counters["failed"] += 1
+            self._resolve(req, None, EngineError(f"generation failed: {exc}"))
+            if req in self._active:
+                self._retire(req)
+            return False
+
+    def _resolve(self, req: Request, value: Any, error: BaseException | None = None) -> None:
+        with contextlib.suppress(RuntimeError):  # the caller's loop is closed; nobody waits
+            req.loop.call_soon_threadsafe(_settle, req.future, value, error)
+
+    def _fail_all(self, error: BaseException, pending: bool = True) -> None:
+        with self._cv:
+            doomed = list(self._active) + (list(self._pending) if pending else [])
+            if pending:
+                self._pending.clear()
+        for req in doomed:
+            self._resolve(req, None, error)
+            if req in self._active:
+                self._retire(req)
+        self._compact()
+
+    # -- admission ---------------------------------------------------------------------
+    def _prefill(self, requests: list[Request]) -> None:
+        requests.sort(key=lambda r: len(r.source))
+        width = len(requests[-1].source)
+        ids = torch.full((len(requests), width), self._pad, dtype=torch.long)
+        for i, req in enumerate(requests):
+            ids[i, : len(req.source)] = torch.tensor(req.source)
+        lengths = torch.tensor([len(r.source) for r in requests])
+        rows, owners = [], []
+        for i, req in enumerate(requests):
+            req.rows = list(range(self._n, self._n + req.rows_needed))
+            for row in req.rows:
+                self._owner[row] = req
+                self._tokens[row], self._positions[row] = self._start_token, 0
+                self._source_len[row] = len(req.source)
+                rows.append(row)
+                owners.append(i)
+            self._n += req.rows_needed
+            self._active.append(req)
+        try:
+            hidden = self.model.encode(ids, lengths)
+            pick = torch.tensor(owners)
+            self.model.fill_cross(self.cache, torch.tensor(rows), hidden.index_select(0, pick),
+                                  lengths.index_select(0, pick))
+        except Exception as exc:
+            log.exception("encoder pass failed")
+            for req in requests:
+                self.counters["failed"] += 1
+                self._resolve(req, None, EngineError(f"encoding failed: {exc}"))
+                self._retire(req)
+            self._compact()
+
+    # -- one decode step -----------------------------------------------------------------
+    def _decode(self) -> None:
+        n = self._n
+        positions = self._positions[:n]
+        logits = self.model.decode_step(
+            self.cache, torch.tensor(self._tokens[:n]), torch.tensor(positions),
+            max(positions) + 1, max(self._source_len[:n]),
+        )
+        argmax = self._shared_argmax(logits)
+        produced = 0
+        for req in list(self._active):
+            rows = len(req.rows)
+            if self._guard(req, self._advance, req, logits, argmax):
+                produced += rows
+        self._compact()
+        self.counters["steps"] += 1
+        self.counters["tokens"] += produced
+        now = time.monotonic()
+        self._recent.append((now, produced))
+        while self._recent and now - self._recent[0][0] > 10.0:
+            self._recent.popleft()
+
+    def _shared_argmax(self, logits: torch.Tensor) -> list[int]:
+        """Greedy tokens for all rows in one op; rows needing processors decode separately."""
+        plain = all(not r.strategy.needs_own_logits for r in self._active if r.strategy)
+        masked = logits if plain else logits.clone()
+        if self._banned:
+            masked[:, self._banned] = NEG_INF
+        early = [row for r in self._active if r.strategy and r.strategy.generated < r.strategy.opts.min_new_tokens
+                 for row in r.rows]
+        if early:
+            masked[early, self._eos] = NEG_INF
+        tokens = masked.argmax(-1).tolist()
+        for req in self._active:
+            if req.strategy is not None:
+                forced = self._rules.forced(req.strategy.generated, req.strategy.opts.max_new_tokens)
+                if forced is not None:
+                    for row in req.rows:
+                        tokens[row] = forced
+        return tokens
+
+    def _advance(self, req: Request, logits: torch.Tensor, argmax: list[int]) -> None:
+        strategy = req.strategy
+        assert strategy is not None
+        rows = req.rows
+        own = logits[rows] if strategy.needs_own_logits else logits[:0]
+        step = strategy.select(own, [argmax[r] for r in rows])
+        req.position += 1
+        if step.parents is not None:
+            sources = [rows[p] for p in step.parents]
+            if sources != rows:
+                self.cache.reorder(rows, sources, req.position)
+        for row, token in zip(rows, step.tokens, strict=True):
+            self._tokens[row] = token
+            self._positions[row] = req.position
+        if step.done or req.position >= self.max_target:
+            ids, reason = strategy.result()
+            self.counters["requests"] += 1
+            self._resolve(req, GenerationResult(self.decode_text(ids), ids, req.truncated, reason))
+            self._retire(req)
+
+    # -- rows ------------------------------------------------------------------------------
+    def _retire(self, req: Request) -> None:
+        for row in req.rows:
+            self._owner[row] = None
+        req.rows = []
+        if req in self._active:
+            self._active.remove(req)
+
+    def _compact(self) -> None:
+        """Move live tail rows into holes so live rows are exactly ``0..n-1``."""
+        live = sum(1 for r in self._active for _ in r.rows)
+        holes = [r for r in range(live) if self._owner[r] is None]
+        movers = [r for r in range(live, self._n) if self._owner[r] is not None]
+        for dst, src in zip(holes, movers, strict=True):
+            owner = self._owner[src]
+            assert owner is not None
+            self.cache.move_row(src, dst, self._positions[src])
+            self._tokens[dst], self._positions[dst] = self._tokens[src], self._positions[src]
+            self._source_len[dst] = self._source_len[src]
+            self._owner[dst], self._owner[src] = owner, None
+            owner.rows[owner.rows.index(src)] = dst
+        self._n = live
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _score(self, req: Request) -> None:
+        src = torch.tensor([req.source])
+        length = torch.tensor([len(req.source)])
+        hidden = self.model.encode(src, length)
+        count, width = len(req.candidates), max(len(c) for c in req.candidates)
+        inputs = torch.full((count, width), self._pad, dtype=torch.long)
+        labels = torch.zeros((count, width), dtype=torch.long)
+        for i, cand in enumerate(req.candidates):
+            inputs[i, : len(cand)] = torch.tensor([self._start_token, *cand[:-1]])
+            labels[i, : len(cand)] = torch.tensor(cand)
+        logits = self.model.decode_full(hidden.expand(count, -1, -1), length.expand(count), inputs)
+        logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels[..., None])[..., 0]
+        results = []
+        for i, cand in enumerate(req.candidates):
+            per_token = logprobs[i, : len(cand)].tolist()
+            results.append(ScoreResult(total=float(sum(per_token)), token_logprobs=per_token))
+        self.counters["requests"] += 1
+        self._resolve(req, results)

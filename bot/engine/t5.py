@@ -1,0 +1,261 @@
+"""T5 family: T5 v1.0 (relu), T5 v1.1 / flan-T5 / mT5 (gated-gelu, untied head).
+
+Pre-norm blocks with scale-only RMS norms, no attention scaling, and a learned bucketed
+relative position bias computed once in the first layer and shared by all layers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .base import ModelInfo
+from .cache import KVCache
+from .layers import ACTIVATIONS, Linear, attention, fold_scale, fuse, padding_bias, rms_norm
+from .weights import Weights, config_value
+
+
+@dataclass
+class T5Config:
+    vocab_size: int
+    d_model: int
+    d_kv: int
+    d_ff: int
+    num_layers: int
+    num_decoder_layers: int
+    num_heads: int
+    num_buckets: int
+    max_distance: int
+    eps: float
+    gated: bool
+    activation: str
+    scale_decoder_outputs: bool
+
+    @classmethod
+    def from_hf(cls, cfg: dict[str, Any], source: str) -> T5Config:
+        proj = cfg.get("feed_forward_proj", "relu")
+        gated = proj.startswith("gated-")
+        act = proj.split("-", 1)[1] if gated else proj
+        if proj == "gated-gelu":
+            act = "gelu_new"  # what transformers maps "gated-gelu" to
+        if act not in ACTIVATIONS:
+            raise ValueError(f"{source}: feed_forward_proj {proj!r} is not supported")
+        # Old configs signal v1.1's unscaled outputs with tie_word_embeddings=false;
+        # transformers 5 writes scale_decoder_outputs instead. Head tying is decided by
+        # whether the checkpoint has its own lm_head (see T5.__init__).
+        tied = cfg.get("tie_word_embeddings", True) is not False
+        num_layers = config_value(cfg, "num_layers", source)
+        return cls(
+            vocab_size=config_value(cfg, "vocab_size", source),
+            d_model=config_value(cfg, "d_model", source),
+            d_kv=config_value(cfg, "d_kv", source),
+            d_ff=config_value(cfg, "d_ff", source),
+            num_layers=num_layers,
+            num_decoder_layers=cfg.get("num_decoder_layers") or num_layers,
+            num_heads=config_value(cfg, "num_heads", source),
+            num_buckets=cfg.get("relative_attention_num_buckets", 32),
+            max_distance=cfg.get("relative_attention_max_distance", 128),
+            eps=cfg.get("layer_norm_epsilon", 1e-6),
+            gated=gated,
+            activation=act,
+            scale_decoder_outputs=cfg.get("scale_decoder_outputs", tied),
+        )
+
+
+def relative_buckets(relative: torch.Tensor, bidirectional: bool, num_buckets: int,
+                     max_distance: int) -> torch.Tensor:
+    """Map key-minus-query distances to T5's log-spaced buckets."""
+    buckets = torch.zeros_like(relative)
+    if bidirectional:
+        num_buckets //= 2
+        buckets += (relative > 0).long() * num_buckets
+        relative = relative.abs()
+    else:
+        relative = -torch.clamp(relative, max=0)
+    exact = num_buckets // 2
+    large = exact + (
+        torch.log(relative.float() / exact) / math.log(max_distance / exact) * (num_buckets - exact)
+    ).long()
+    large = torch.clamp(large, max=num_buckets - 1)
+    return buckets + torch.where(relative < exact, relative, large)
+
+
+class _FeedForward:
+    def __init__(self, w: Weights, prefix: str, cfg: T5Config) -> None:
+        self.act = ACTIVATIONS[cfg.activation]
+        self.gated = cfg.gated
+        self.d_ff = cfg.d_ff
+        if cfg.gated:
+            self.wi = fuse(Linear(w.get(f"{prefix}.wi_0.weight")), Linear(w.get(f"{prefix}.wi_1.weight")))
+        else:
+            self.wi = Linear(w.get(f"{prefix}.wi.weight"))
+        self.wo = Linear(w.get(f"{prefix}.wo.weight"))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gated:
+            gate, up = self.wi(x).chunk(2, dim=-1)
+            return self.wo(self.act(gate) * up)
+        return self.wo(self.act(self.wi(x)))
+
+
+class _Layer:
+    """One encoder or decoder block; decoder blocks also have cross-attention."""
+
+    def __init__(self, w: Weights, prefix: str, cfg: T5Config, decoder: bool) -> None:
+        att = f"{prefix}.layer.0.SelfAttention"
+        self.norm1 = rms_norm(w.get(f"{prefix}.layer.0.layer_norm.weight"), cfg.eps)
+        self.qkv = fuse(*(Linear(w.get(f"{att}.{p}.weight")) for p in "qkv"))
+        self.o = Linear(w.get(f"{att}.o.weight"))
+        ff = 1
+        if decoder:
+            cross = f"{prefix}.layer.1.EncDecAttention"
+            self.norm2 = rms_norm(w.get(f"{prefix}.layer.1.layer_norm.weight"), cfg.eps)
+            self.cross_q = Linear(w.get(f"{cross}.q.weight"))
+            self.cross_kv = fuse(Linear(w.get(f"{cross}.k.weight")), Linear(w.get(f"{cross}.v.weight")))
+            self.cross_o = Linear(w.get(f"{cross}.o.weight"))
+            ff = 2
+        self.norm_ff = rms_norm(w.get(f"{prefix}.layer.{ff}.layer_norm.weight"), cfg.eps)
+        self.ffn = _FeedForward(w, f"{prefix}.layer.{ff}.DenseReluDense", cfg)
+
+
+class T5:
+    """Encoder, cached single-step decoder, and full decoder for scoring."""
+
+    def __init__(self, cfg: T5Config, w: Weights, info: ModelInfo) -> None:
+        self.cfg, self.info = cfg, info
+        self.heads, self.dk = cfg.num_heads, cfg.d_kv
+        self.embed = w.get("shared.weight")
+        self.encoder = [_Layer(w, f"encoder.block.{i}", cfg, False) for i in range(cfg.num_layers)]
+        self.decoder = [_Layer(w, f"decoder.block.{i}", cfg, True) for i in range(cfg.num_decoder_layers)]
+        rel = "layer.0.SelfAttention.relative_attention_bias.weight"
+        self.enc_rel = w.get(f"encoder.block.0.{rel}")
+        self.dec_rel = w.get(f"decoder.block.0.{rel}")
+        self.enc_norm = rms_norm(w.get("encoder.final_layer_norm.weight"), cfg.eps)
+        self.dec_norm = rms_norm(w.get("decoder.final_layer_norm.weight"), cfg.eps)
+        head = w.get("lm_head.weight") if w.has("lm_head.weight") else self.embed
+        # Tied-embedding T5 (v1.0) rescales decoder outputs before the shared head.
+        self._out_scale = cfg.d_model**-0.5 if cfg.scale_decoder_outputs else None
+        self.lm_head = Linear(head)
+        self._dec_bias = torch.empty(cfg.num_heads, 0, 0)
+        self._dec_bias_by_query = torch.empty(0, cfg.num_heads, 0)
+
+    # -- position bias -------------------------------------------------------------
+    def _bias(self, table: torch.Tensor, q_len: int, k_len: int, bidirectional: bool) -> torch.Tensor:
+        rel = torch.arange(k_len)[None, :] - torch.arange(q_len)[:, None]
+        buckets = relative_buckets(rel, bidirectional, self.cfg.num_buckets, self.cfg.max_distance)
+        return F.embedding(buckets, table).permute(2, 0, 1).contiguous()  # [H, q, k]
+
+    def decoder_bias(self, length: int) -> torch.Tensor:
+        """``[H, T, T]`` position bias with the causal mask folded in, grown on demand."""
+        if self._dec_bias.shape[1] < length:
+            size = max(length, 2 * self._dec_bias.shape[1], 64)
+            bias = self._bias(self.dec_rel, size, size, bidirectional=False)
+            self._dec_bias = bias.masked_fill_(torch.ones(size, size, dtype=torch.bool).triu_(1),
+                                               float("-inf"))
+            # Query-major copy: a decode step gathers one contiguous row per sequence.
+            self._dec_bias_by_query = self._dec_bias.transpose(0, 1).contiguous()
+        return self._dec_bias
+
+    def fold_norm_scales(self) -> None:
+        """Fold every RMS norm scale into the next projection (int8 mode only, see fold_scale)."""
+        for layer in self.encoder + self.decoder:
+            fold_scale(layer.norm1, layer.qkv)
+            fold_scale(layer.norm_ff, layer.ffn.wi)
+            if hasattr(layer, "norm2"):
+                fold_scale(layer.norm2, layer.cross_q)
+        if isinstance(self.lm_head, Linear):
+            fold_scale(self.dec_norm, self.lm_head, extra=self._out_scale or 1.0)
+            self._out_scale = None
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dec_norm(x)
+        if self._out_scale is not None:
+            x = x * self._out_scale
+        return self.lm_head(x)
+
+    # -- passes ----------------------------------------------------------------------
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        b, s = ids.shape
+        x = F.embedding(ids, self.embed)
+        bias = self._bias(self.enc_rel, s, s, bidirectional=True)[None] + padding_bias(lengths, s)
+        for layer in self.encoder:
+            q, k, v = layer.qkv(layer.norm1(x)).view(b, s, 3, self.heads, self.dk).permute(2, 0, 3, 1, 4)
+            a = attention(q, k, v, bias, 1.0).transpose(1, 2).reshape(b, s, -1)
+            x = x + layer.o(a)
+            x = x + layer.ffn(layer.norm_ff(x))
+        return self.enc_norm(x)
+
+    def fill_cross(self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor,
+                   lengths: torch.Tensor) -> None:
+        b, s, _ = hidden.shape
+        for i, layer in enumerate(self.decoder):
+            k, v = layer.cross_kv(hidden).view(b, s, 2, self.heads, self.dk).permute(2, 0, 3, 1, 4)
+            cache.fill_cross(i, rows, k, v)
+        cache.source_len[rows] = lengths
+
+    def decode_step(self, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor,
+                    self_len: int, source_len: int) -> torch.Tensor:
+        n, heads, dk = tokens.shape[0], self.heads, self.dk
+        x = F.embedding(tokens, self.embed)
+        self.decoder_bias(self_len)
+        self_bias = self._dec_bias_by_query[:, :, :self_len].index_select(0, positions).unsqueeze(2)
+        cross_bias = padding_bias(cache.source_len[:n], source_len)
+        index = cache.write_index(positions)
+        keys, values, cross_keys, cross_values = cache.views(n, self_len, source_len)
+        for i, layer in enumerate(self.decoder):
+            q, k, v = layer.qkv(layer.norm1(x)).view(n, 3, heads, dk).unbind(1)
+            cache.write(i, index, k, v)
+            a = attention(q.unsqueeze(2), keys[i], values[i], self_bias, 1.0)
+            x = x + layer.o(a.view(n, -1))
+            q = layer.cross_q(layer.norm2(x)).view(n, heads, 1, dk)
+            a = attention(q, cross_keys[i], cross_values[i], cross_bias, 1.0)
+            x = x + layer.cross_o(a.view(n, -1))
+            x = x + layer.ffn(layer.norm_ff(x))
+        return self._logits(x)
+
+    def decode_full(self, hidden: torch.Tensor, source_lengths: torch.Tensor,
+                    ids: torch.Tensor) -> torch.Tensor:
+        b, t = ids.shape
+        s = hidden.shape[1]
+        heads, dk = self.heads, self.dk
+        x = F.embedding(ids, self.embed)
+        self_bias = self.decoder_bias(t)[None, :, :t, :t]
+        cross_bias = padding_bias(source_lengths, s)
+        for layer in self.decoder:
+            q, k, v = layer.qkv(layer.norm1(x)).view(b, t, 3, heads, dk).permute(2, 0, 3, 1, 4)
+            x = x + layer.o(attention(q, k, v, self_bias, 1.0).transpose(1, 2).reshape(b, t, -1))
+            q = layer.cross_q(layer.norm2(x)).view(b, t, heads, dk).transpose(1, 2)
+            k, v = layer.cross_kv(hidden).view(b, s, 2, heads, dk).permute(2, 0, 3, 1, 4)
+            x = x + layer.cross_o(attention(q, k, v, cross_bias, 1.0).transpose(1, 2).reshape(b, t, -1))
+            x = x + layer.ffn(layer.norm_ff(x))
+        return self._logits(x)
+
+
+def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> T5:
+    """Construct a T5-family model from config.json values and checkpoint tensors."""
+    try:
+        cfg = T5Config.from_hf(cfg_dict, source)
+    except ValueError as exc:
+        from .errors import EngineError
+
+        raise EngineError(str(exc)) from None
+    info = ModelInfo(
+        family="t5",
+        vocab_size=cfg.vocab_size,
+        pad_token_id=cfg_dict.get("pad_token_id", 0),
+        eos_token_id=_first(cfg_dict.get("eos_token_id", 1)),
+        decoder_start_token_id=cfg_dict.get("decoder_start_token_id", cfg_dict.get("pad_token_id", 0)),
+        max_source_positions=None,
+        layers=cfg.num_decoder_layers,
+        heads=cfg.num_heads,
+        head_dim=cfg.d_kv,
+    )
+    return T5(cfg, weights, info)
+
+
+def _first(value: int | list[int]) -> int:
+    return value[0] if isinstance(value, list) else value

@@ -1,0 +1,138 @@
+"""The worker thread: continuous batching, limits and failures, seen from the caller."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine, EngineBusy, EngineError, EngineTimeout, GenerationOptions, decoding
+from bot.errors import ServiceUnavailable
+
+from .conftest import SENTENCES
+
+LONG = GenerationOptions(max_new_tokens=400, min_new_tokens=400)
+
+
+async def wait_until(predicate, limit: float = 30.0) -> None:
+    """Poll instead of sleeping a fixed time, so tests don't depend on machine speed."""
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110 - the state lives on the worker thread
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def engine(flan_dir: Path):
+    engine = Engine.load(str(flan_dir), int8=False, max_batch=8, max_queue=4)
+    yield engine
+    await engine.stop()
+
+
+async def test_requests_joining_a_running_batch_match_their_solo_outputs(engine: Engine) -> None:
+    plans = [
+        (SENTENCES[0], GenerationOptions(max_new_tokens=30, min_new_tokens=30)),
+        (SENTENCES[1], GenerationOptions(max_new_tokens=12)),
+        ("hi", GenerationOptions(max_new_tokens=20, num_beams=3)),
+        (SENTENCES[5], GenerationOptions(max_new_tokens=5, repetition_penalty=1.5)),
+        (SENTENCES[7], GenerationOptions(max_new_tokens=9, do_sample=True, seed=7, top_k=5)),
+    ]
+    alone = [await engine.generate(text, opts) for text, opts in plans]
+    first = asyncio.create_task(engine.generate(*plans[0]))
+    await wait_until(lambda: engine.stats()["tokens"] >= sum(len(r.token_ids) for r in alone) + 5)
+    later = []
+    for text, opts in plans[1:]:
+        later.append(asyncio.create_task(engine.generate(text, opts)))
+        await asyncio.sleep(0.01)
+    together = [await first, *await asyncio.gather(*later)]
+    assert [r.token_ids for r in together] == [r.token_ids for r in alone]
+    await wait_until(lambda: engine.stats()["active_sequences"] == 0)
+
+
+async def test_cancelled_request_frees_its_slot(engine: Engine) -> None:
+    task = asyncio.create_task(engine.generate(SENTENCES[0], LONG))
+    await wait_until(lambda: engine.stats()["active_sequences"] == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await wait_until(lambda: engine.stats()["active_sequences"] == 0)
+    result = await engine.generate("hi", GenerationOptions(max_new_tokens=3, min_new_tokens=3))
+    assert len(result.token_ids) == 3
+
+
+async def test_timeout_raises_a_user_error_and_frees_the_slot(engine: Engine) -> None:
+    with pytest.raises(EngineTimeout) as info:
+        await engine.generate(SENTENCES[0], LONG, timeout=0.05)
+    assert isinstance(info.value, ServiceUnavailable)
+    assert "try again" in str(info.value)
+    await wait_until(lambda: engine.stats()["active_sequences"] == 0)
+
+
+async def test_full_queue_says_busy_and_the_rest_complete(flan_dir: Path) -> None:
+    engine = Engine.load(str(flan_dir), int8=False, max_batch=1, max_queue=2)
+    try:
+        opts = GenerationOptions(max_new_tokens=40, min_new_tokens=40)
+        tasks = [asyncio.create_task(engine.generate(SENTENCES[i], opts)) for i in range(4)]
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        busy = [r for r in results if isinstance(r, EngineBusy)]
+        done = [r for r in results if not isinstance(r, BaseException)]
+        assert busy and done and len(busy) + len(done) == 4
+        assert str(busy[0]) == "The language model is busy right now; please try again in a minute."
+    finally:
+        await engine.stop()
+
+
+async def test_a_failing_request_does_not_take_down_the_others(engine: Engine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    original = decoding.Greedy.select
+
+    def flaky(self, logits, argmax):
+        if self.opts.max_new_tokens == 7:
+            raise RuntimeError("boom")
+        return original(self, logits, argmax)
+
+    monkeypatch.setattr(decoding.Greedy, "select", flaky)
+    good = GenerationOptions(max_new_tokens=6)
+    results = await asyncio.gather(
+        engine.generate(SENTENCES[0], good),
+        engine.generate(SENTENCES[1], GenerationOptions(max_new_tokens=7)),
+        engine.generate(SENTENCES[2], good),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], EngineError)
+    assert all(len(r.token_ids) <= 6 for r in (results[0], results[2]))
+    assert engine.stats()["failed"] == 1
+
+
+async def test_over_long_input_is_truncated_and_flagged(engine: Engine) -> None:
+    text = " ".join(SENTENCES)
+    assert engine.count_tokens(text) > engine.max_source_tokens == 64
+    result = await engine.generate(text, GenerationOptions(max_new_tokens=3))
+    assert result.truncated
+    short = await engine.generate(SENTENCES[0], GenerationOptions(max_new_tokens=3))
+    assert not short.truncated
+
+
+async def test_bad_options_fail_before_queueing(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="top_p"):
+        await engine.generate("hi", GenerationOptions(do_sample=True, top_p=0))
+    assert engine.stats()["queue_depth"] == 0
+
+
+async def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
+    opts = GenerationOptions(max_new_tokens=15, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
+    first, second = await engine.generate_batch([SENTENCES[2], SENTENCES[2]], opts)
+    assert first.token_ids == second.token_ids
+    greedy = await engine.generate(SENTENCES[2], GenerationOptions(max_new_tokens=15))
+    top1 = await engine.generate(SENTENCES[2], GenerationOptions(max_new_tokens=15, do_sample=True, top_k=1))
+    assert top1.token_ids == greedy.token_ids
+
+
+async def test_stats_and_restart(engine: Engine) -> None:
+    await engine.generate("hi", GenerationOptions(max_new_tokens=4, min_new_tokens=4))
+    await wait_until(lambda: engine.stats()["tokens"] == 4)  # counted after results are handed back
+    stats = engine.stats()
+    assert {"queue_depth", "active_sequences", "tokens_per_second", "requests"} <= stats.keys()
+    assert stats["requests"] == 1 and stats["tokens"] == 4
+    await engine.stop()
+    assert (await engine.generate("hi", GenerationOptions(max_new_tokens=2))).token_ids
