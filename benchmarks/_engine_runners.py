@@ -28,7 +28,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def summarize(latencies: list[float], useful_tokens: int, elapsed: float, single_ms: float) -> dict[str, Any]:
+def summarize(
+    latencies: list[float], useful_tokens: int, elapsed: float, single_ms: float
+) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {
         "tokens_per_second": useful_tokens / elapsed,
@@ -59,8 +61,9 @@ def _wait_for(start: float, arrival: float) -> None:
 
 
 # -- transformers ---------------------------------------------------------------------
-def run_transformers(model_dir: Path, workload: list[Request], single_src: list[int],
-                     batched: bool) -> dict[str, Any]:
+def run_transformers(
+    model_dir: Path, workload: list[Request], single_src: list[int], batched: bool
+) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSeq2SeqLM
 
@@ -74,8 +77,14 @@ def run_transformers(model_dir: Path, workload: list[Request], single_src: list[
             ids[i, : len(src)] = torch.tensor(src)
             mask[i, : len(src)] = 1
         with torch.inference_mode():
-            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens,
-                           min_new_tokens=new_tokens, do_sample=False, num_beams=1)
+            model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                do_sample=False,
+                num_beams=1,
+            )
 
     single = single_ms(lambda: generate([single_src], SINGLE_NEW_TOKENS))
     latencies, pending = [], list(workload)
@@ -95,17 +104,26 @@ def run_transformers(model_dir: Path, workload: list[Request], single_src: list[
 
 
 # -- CTranslate2 ----------------------------------------------------------------------
-def run_ctranslate2(ct2_dir: Path, workload: list[Request], single_src: list[int], threads: int,
-                    token: Callable[[int], str]) -> dict[str, Any]:
+def run_ctranslate2(
+    ct2_dir: Path,
+    workload: list[Request],
+    single_src: list[int],
+    threads: int,
+    token: Callable[[int], str],
+) -> dict[str, Any]:
     import ctranslate2
 
-    translator = ctranslate2.Translator(str(ct2_dir), device="cpu", compute_type="int8",
-                                        intra_threads=threads, inter_threads=1)
+    translator = ctranslate2.Translator(
+        str(ct2_dir), device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1
+    )
 
     def translate(sources: list[list[int]], new_tokens: int) -> None:
         out = translator.translate_batch(
-            [[token(i) for i in src] for src in sources], beam_size=1,
-            max_decoding_length=new_tokens, min_decoding_length=new_tokens, max_batch_size=MAX_BATCH,
+            [[token(i) for i in src] for src in sources],
+            beam_size=1,
+            max_decoding_length=new_tokens,
+            min_decoding_length=new_tokens,
+            max_batch_size=MAX_BATCH,
         )
         assert all(len(r.hypotheses[0]) >= new_tokens - 1 for r in out)
 
@@ -129,14 +147,22 @@ def run_ctranslate2(ct2_dir: Path, workload: list[Request], single_src: list[int
 
 
 # -- seqbot -----------------------------------------------------------------------------
-def run_seqbot(model_dir: Path, workload: list[Request], single_src: list[int], threads: int,
-               int8: bool, text: Callable[[list[int]], str]) -> dict[str, Any]:
+def run_seqbot(
+    model_dir: Path,
+    workload: list[Request],
+    single_src: list[int],
+    threads: int,
+    int8: bool,
+    text: Callable[[list[int]], str],
+) -> dict[str, Any]:
     from bot.engine import Engine, GenerationOptions
 
     engine = Engine.load(str(model_dir), int8=int8, threads=threads, max_batch=MAX_BATCH)
 
     async def main() -> dict[str, Any]:
-        forced = GenerationOptions(max_new_tokens=SINGLE_NEW_TOKENS, min_new_tokens=SINGLE_NEW_TOKENS)
+        forced = GenerationOptions(
+            max_new_tokens=SINGLE_NEW_TOKENS, min_new_tokens=SINGLE_NEW_TOKENS
+        )
         single_text = text(single_src)
 
         await engine.generate(single_text, forced)
@@ -159,15 +185,18 @@ def run_seqbot(model_dir: Path, workload: list[Request], single_src: list[int], 
         elapsed = time.perf_counter() - start - workload[0][0]
         stats = engine.stats()
         await engine.stop()
-        out = summarize(list(latencies), sum(r[2] for r in workload), elapsed, statistics.median(times))
+        out = summarize(
+            list(latencies), sum(r[2] for r in workload), elapsed, statistics.median(times)
+        )
         out["engine_steps"] = stats["steps"]
         return out
 
     return asyncio.run(main())
 
 
-def run_drift(model_dir: Path, workload: list[Request], threads: int,
-              text: Callable[[list[int]], str]) -> dict[str, Any]:
+def run_drift(
+    model_dir: Path, workload: list[Request], threads: int, text: Callable[[list[int]], str]
+) -> dict[str, Any]:
     """int8 against fp32 on the same inputs: teacher-forced log-prob error and greedy agreement."""
     from bot.engine import Engine, GenerationOptions
 
@@ -182,10 +211,19 @@ def run_drift(model_dir: Path, workload: list[Request], threads: int,
             a = await fp32.generate(text(src), opts)
             b = await int8.generate(text(src), opts)
             same += a.token_ids == b.token_ids
-            prefix = next((i for i, (x, y) in enumerate(zip(a.token_ids, b.token_ids, strict=False)) if x != y),
-                          min(len(a.token_ids), len(b.token_ids)))
+            prefix = next(
+                (
+                    i
+                    for i, (x, y) in enumerate(zip(a.token_ids, b.token_ids, strict=False))
+                    if x != y
+                ),
+                min(len(a.token_ids), len(b.token_ids)),
+            )
             agree.append(prefix / max(1, len(a.token_ids)))
-            (sa,), (sb,) = await fp32.score(text(src), [a.text]), await int8.score(text(src), [a.text])
+            (sa,), (sb,) = (
+                await fp32.score(text(src), [a.text]),
+                await int8.score(text(src), [a.text]),
+            )
             diffs += [abs(x - y) for x, y in zip(sa.token_logprobs, sb.token_logprobs, strict=True)]
         await fp32.stop()
         await int8.stop()

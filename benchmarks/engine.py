@@ -39,8 +39,9 @@ ENGINES = {
 }
 
 
-def make_workload(count: int, src: tuple[int, int], out: tuple[int, int], mean_gap: float,
-                  seed: int) -> list[runners.Request]:
+def make_workload(
+    count: int, src: tuple[int, int], out: tuple[int, int], mean_gap: float, seed: int
+) -> list[runners.Request]:
     rng = random.Random(seed)
     vocab = model_files.FLAN_T5_SMALL["vocab_size"]
     arrival, requests = 0.0, []
@@ -54,7 +55,11 @@ def make_workload(count: int, src: tuple[int, int], out: tuple[int, int], mean_g
 
 
 def token(i: int) -> str:
-    return model_files.SPECIALS[i] if i < len(model_files.SPECIALS) else f"w{i - len(model_files.SPECIALS)}"
+    return (
+        model_files.SPECIALS[i]
+        if i < len(model_files.SPECIALS)
+        else f"w{i - len(model_files.SPECIALS)}"
+    )
 
 
 def child(args: argparse.Namespace) -> None:
@@ -72,19 +77,37 @@ def child(args: argparse.Namespace) -> None:
 
     kind = args.child
     if kind in ("hf_single", "hf_batch"):
-        result = runners.run_transformers(model_dir, workload, single_src, batched=kind == "hf_batch")
+        result = runners.run_transformers(
+            model_dir, workload, single_src, batched=kind == "hf_batch"
+        )
     elif kind == "ct2":
         result = runners.run_ctranslate2(Path(args.ct2), workload, single_src, threads, token)
     elif kind == "drift":
         result = runners.run_drift(model_dir, workload, threads, text)
     else:
-        result = runners.run_seqbot(model_dir, workload, single_src, threads, kind == "seqbot_int8", text)
+        result = runners.run_seqbot(
+            model_dir, workload, single_src, threads, kind == "seqbot_int8", text
+        )
     print(json.dumps(result))
 
 
-def run_child(kind: str, args: argparse.Namespace, model_dir: Path, ct2_dir: Path, workload: Path) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", kind, "--model", str(model_dir), "--ct2", str(ct2_dir),
-           "--workload", str(workload), "--threads", str(args.threads)]
+def run_child(
+    kind: str, args: argparse.Namespace, model_dir: Path, ct2_dir: Path, workload: Path
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--model",
+        str(model_dir),
+        "--ct2",
+        str(ct2_dir),
+        "--workload",
+        str(workload),
+        "--threads",
+        str(args.threads),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-3000:])
@@ -98,13 +121,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['tokens_per_second']:.0f} | {r['p50_latency_s']:.2f} | "
-                     f"{r['p95_latency_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['single_ms_per_token']:.2f} |")
+        lines.append(
+            f"| {name} | {r['tokens_per_second']:.0f} | {r['p50_latency_s']:.2f} | "
+            f"{r['p95_latency_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['single_ms_per_token']:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="16 shorter requests: a smoke run")
     parser.add_argument("--threads", type=int, default=0, help="threads per engine (0: all cores)")
     parser.add_argument("--seed", type=int, default=0)
@@ -131,7 +158,9 @@ def main() -> None:
         import ctranslate2.converters
 
         ct2_dir = root / "ct2"
-        ctranslate2.converters.TransformersConverter(str(model_dir)).convert(str(ct2_dir), quantization="int8")
+        ctranslate2.converters.TransformersConverter(str(model_dir)).convert(
+            str(ct2_dir), quantization="int8"
+        )
         workload_file = root / "workload.json"
         workload_file.write_text(json.dumps({"workload": workload, "single": single}))
         results: dict[str, dict[str, Any]] = {}
@@ -147,20 +176,33 @@ def main() -> None:
     single_hf = results["transformers one-at-a-time (fp32)"]
     ratios = {
         "seqbot_int8_vs_ct2_throughput": ours["tokens_per_second"] / ct2["tokens_per_second"],
-        "seqbot_int8_vs_transformers_single_throughput": ours["tokens_per_second"] / single_hf["tokens_per_second"],
-        "seqbot_int8_vs_ct2_single_ms_per_token": ours["single_ms_per_token"] / ct2["single_ms_per_token"],
+        "seqbot_int8_vs_transformers_single_throughput": ours["tokens_per_second"]
+        / single_hf["tokens_per_second"],
+        "seqbot_int8_vs_ct2_single_ms_per_token": ours["single_ms_per_token"]
+        / ct2["single_ms_per_token"],
     }
     targets = {
         "seqbot_int8_vs_ct2_throughput": ratios["seqbot_int8_vs_ct2_throughput"] >= 1.2,
-        "seqbot_int8_vs_transformers_single_throughput": ratios["seqbot_int8_vs_transformers_single_throughput"] >= 8,
-        "seqbot_int8_vs_ct2_single_ms_per_token": ratios["seqbot_int8_vs_ct2_single_ms_per_token"] <= 1.3,
+        "seqbot_int8_vs_transformers_single_throughput": ratios[
+            "seqbot_int8_vs_transformers_single_throughput"
+        ]
+        >= 8,
+        "seqbot_int8_vs_ct2_single_ms_per_token": ratios["seqbot_int8_vs_ct2_single_ms_per_token"]
+        <= 1.3,
     }
     report = {
-        "workload": {"requests": len(workload), "quick": args.quick, "seed": args.seed,
-                     "threads": args.threads or os.cpu_count(),
-                     "source_tokens": [min(len(r[1]) for r in workload), max(len(r[1]) for r in workload)],
-                     "output_tokens": [min(r[2] for r in workload), max(r[2] for r in workload)]},
-        "results": results, "ratios": ratios, "targets_met": targets, "int8_drift": drift,
+        "workload": {
+            "requests": len(workload),
+            "quick": args.quick,
+            "seed": args.seed,
+            "threads": args.threads or os.cpu_count(),
+            "source_tokens": [min(len(r[1]) for r in workload), max(len(r[1]) for r in workload)],
+            "output_tokens": [min(r[2] for r in workload), max(r[2] for r in workload)],
+        },
+        "results": results,
+        "ratios": ratios,
+        "targets_met": targets,
+        "int8_drift": drift,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -37,17 +37,25 @@ class Seq2SeqModel(Protocol):
         """``[B, S]`` padded source ids -> ``[B, S, D]`` encoder states."""
         ...
 
-    def fill_cross(self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor,
-                   lengths: torch.Tensor) -> None:
+    def fill_cross(
+        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
+    ) -> None:
         """Project encoder states to each layer's cross-attention K/V in the given rows."""
         ...
 
-    def decode_step(self, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor,
-                    self_len: int, source_len: int) -> torch.Tensor:
+    def decode_step(
+        self,
+        cache: KVCache,
+        tokens: torch.Tensor,
+        positions: torch.Tensor,
+        self_len: int,
+        source_len: int,
+    ) -> torch.Tensor:
         """One token for each of the first ``n`` rows -> ``[n, V]`` float32 logits."""
         ...
 
-    def decode_full(self, hidden: torch.Tensor, source_lengths: torch.Tensor,
-                    ids: torch.Tensor) -> torch.Tensor:
+    def decode_full(
+        self, hidden: torch.Tensor, source_lengths: torch.Tensor, ids: torch.Tensor
+    ) -> torch.Tensor:
         """Teacher-forced ``[B, T]`` decoder ids -> ``[B, T, V]`` logits (for scoring)."""
         ...

@@ -30,9 +30,15 @@ def lazy_zeros(*shape: int) -> torch.Tensor:
 class KVCache:
     """Self-attention K/V per decoder position and cross-attention K/V per source token."""
 
-    def __init__(self, layers: int, rows: int, heads: int, head_dim: int,
-                 max_target: int, max_source: int) -> None:
-        self.rows, self.heads, self.max_target, self.max_source = rows, heads, max_target, max_source
+    def __init__(
+        self, layers: int, rows: int, heads: int, head_dim: int, max_target: int, max_source: int
+    ) -> None:
+        self.rows, self.heads, self.max_target, self.max_source = (
+            rows,
+            heads,
+            max_target,
+            max_source,
+        )
         self.self_k = lazy_zeros(layers, rows, heads, max_target, head_dim)
         self.self_v = lazy_zeros(layers, rows, heads, max_target, head_dim)
         self.cross_k = lazy_zeros(layers, rows, heads, max_source, head_dim)
@@ -51,8 +57,12 @@ class KVCache:
 
     def views(self, n: int, target_len: int, source_len: int) -> tuple[torch.Tensor, ...]:
         """Self K, self V, cross K, cross V for the first ``n`` rows, all layers, sliced once per step."""
-        return (self.self_k[:, :n, :, :target_len], self.self_v[:, :n, :, :target_len],
-                self.cross_k[:, :n, :, :source_len], self.cross_v[:, :n, :, :source_len])
+        return (
+            self.self_k[:, :n, :, :target_len],
+            self.self_v[:, :n, :, :target_len],
+            self.cross_k[:, :n, :, :source_len],
+            self.cross_v[:, :n, :, :source_len],
+        )
 
     def write(self, layer: int, index: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
         """Store ``[n, heads, head_dim]`` keys and values at the positions in ``index``."""

@@ -52,14 +52,20 @@ def pull(name: Annotated[str, typer.Argument(help="Hub id, e.g. google/flan-t5-s
         path = loader.pull(name, _settings().model_dir)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        typer.echo(f"error: could not download {name!r} (is the network reachable?): {reason}", err=True)
+        typer.echo(
+            f"error: could not download {name!r} (is the network reachable?): {reason}", err=True
+        )
         raise typer.Exit(1) from None
     typer.echo(str(path))
 
 
 @model_app.command()
 @_friendly
-def info(name: Annotated[str | None, typer.Argument(help="Directory or hub id (default: SEQBOT_MODEL)")] = None) -> None:
+def info(
+    name: Annotated[
+        str | None, typer.Argument(help="Directory or hub id (default: SEQBOT_MODEL)")
+    ] = None,
+) -> None:
     """Show where a model is and what it is, without loading its weights."""
     from . import loader
     from .quant import int8_available
@@ -77,7 +83,7 @@ def info(name: Annotated[str | None, typer.Argument(help="Directory or hub id (d
         "supported": cfg.get("model_type") in loader.FAMILIES,
         "d_model": cfg.get("d_model"),
         "layers": f"{cfg.get('num_layers', cfg.get('encoder_layers'))}+"
-                  f"{cfg.get('num_decoder_layers') or cfg.get('decoder_layers') or cfg.get('num_layers')}",
+        f"{cfg.get('num_decoder_layers') or cfg.get('decoder_layers') or cfg.get('num_layers')}",
         "vocab_size": cfg.get("vocab_size"),
         "max_source_tokens": model_max_length(directory) or cfg.get("max_position_embeddings"),
         "weights": ", ".join(f"{p.name} ({_size(p)})" for p in weights) or "none",
@@ -90,11 +96,15 @@ def info(name: Annotated[str | None, typer.Argument(help="Directory or hub id (d
 @model_app.command()
 @_friendly
 def generate(
-    texts: Annotated[list[str] | None, typer.Argument(help="Inputs; one per line from stdin if omitted")] = None,
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Inputs; one per line from stdin if omitted")
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Directory or hub id")] = None,
     beams: Annotated[int, typer.Option("--beams", min=1)] = 1,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 64,
-    int8: Annotated[bool | None, typer.Option("--int8/--fp32", help="Default: SEQBOT_ENGINE_INT8")] = None,
+    int8: Annotated[
+        bool | None, typer.Option("--int8/--fp32", help="Default: SEQBOT_ENGINE_INT8")
+    ] = None,
 ) -> None:
     """Generate one output line per input, exactly as the bot would."""
     from .engine import Engine
@@ -105,9 +115,12 @@ def generate(
     if not inputs:
         return
     engine = Engine.load(
-        model or settings.model, int8=settings.engine_int8 if int8 is None else int8,
-        threads=settings.engine_threads, max_batch=settings.engine_max_batch,
-        max_queue=max(settings.engine_max_queue, len(inputs)), cache_dir=settings.model_dir,
+        model or settings.model,
+        int8=settings.engine_int8 if int8 is None else int8,
+        threads=settings.engine_threads,
+        max_batch=settings.engine_max_batch,
+        max_queue=max(settings.engine_max_queue, len(inputs)),
+        cache_dir=settings.model_dir,
     )
     options = GenerationOptions(max_new_tokens=max_new_tokens, num_beams=beams)
 

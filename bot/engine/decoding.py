@@ -45,14 +45,21 @@ class TokenRules:
         return None
 
 
-def process(scores: torch.Tensor, histories: list[list[int]], generated: int,
-            opts: GenerationOptions, rules: TokenRules) -> torch.Tensor:
+def process(
+    scores: torch.Tensor,
+    histories: list[list[int]],
+    generated: int,
+    opts: GenerationOptions,
+    rules: TokenRules,
+) -> torch.Tensor:
     """Apply the logit processors in place; ``histories`` include the decoder start token."""
     if opts.repetition_penalty != 1.0:
         for row, history in enumerate(histories):
             idx = torch.tensor(history)
             seen = scores[row].gather(0, idx)
-            seen = torch.where(seen < 0, seen * opts.repetition_penalty, seen / opts.repetition_penalty)
+            seen = torch.where(
+                seen < 0, seen * opts.repetition_penalty, seen / opts.repetition_penalty
+            )
             scores[row].scatter_(0, idx, seen)
     n = opts.no_repeat_ngram_size
     if n > 0:
@@ -74,9 +81,12 @@ def process(scores: torch.Tensor, histories: list[list[int]], generated: int,
 def _ngram_bans(history: list[int], n: int) -> set[int]:
     if len(history) + 1 < n:
         return set()
-    prefix = tuple(history[len(history) - n + 1:]) if n > 1 else ()
-    return {history[i + n - 1] for i in range(len(history) - n + 1)
-            if tuple(history[i:i + n - 1]) == prefix}
+    prefix = tuple(history[len(history) - n + 1 :]) if n > 1 else ()
+    return {
+        history[i + n - 1]
+        for i in range(len(history) - n + 1)
+        if tuple(history[i : i + n - 1]) == prefix
+    }
 
 
 def warp(scores: torch.Tensor, opts: GenerationOptions) -> torch.Tensor:
@@ -138,7 +148,9 @@ class Greedy(Strategy):
 
     def select(self, logits: torch.Tensor, argmax: list[int]) -> Step:
         if self.needs_own_logits:
-            scores = process(logits.float().clone(), [self.history], self.generated, self.opts, self.rules)
+            scores = process(
+                logits.float().clone(), [self.history], self.generated, self.opts, self.rules
+            )
             if self.opts.do_sample:
                 probs = warp(scores, self.opts).softmax(-1)
                 token = int(torch.multinomial(probs, 1, generator=self._generator)[0, 0])
@@ -173,7 +185,9 @@ class BeamSearch(Strategy):
         self.finished_scores = torch.full((1, b), -1e9)
         self.is_finished = torch.zeros((1, b), dtype=torch.bool)
         self.open_heuristic = torch.ones((1, 1), dtype=torch.bool)
-        self.top_mask = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)])
+        self.top_mask = torch.cat(
+            [torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)]
+        )
 
     def select(self, logits: torch.Tensor, argmax: list[int]) -> Step:
         b, vocab = logits.shape
@@ -210,8 +224,12 @@ class BeamSearch(Strategy):
 
         self.generated += 1
         best_running = self.running_scores[:, :1] / (self.generated**opts.length_penalty)
-        worst_done = torch.where(self.is_finished, torch.min(self.finished_scores, dim=1, keepdim=True)[0], -1.0e9)
-        self.open_heuristic = self.open_heuristic & torch.any(best_running > worst_done, dim=-1, keepdim=True)
+        worst_done = torch.where(
+            self.is_finished, torch.min(self.finished_scores, dim=1, keepdim=True)[0], -1.0e9
+        )
+        self.open_heuristic = self.open_heuristic & torch.any(
+            best_running > worst_done, dim=-1, keepdim=True
+        )
         open_beam = not (bool(self.is_finished.all()) and opts.early_stopping)
         done = not (bool(self.open_heuristic.any()) and open_beam and not bool(hits.all()))
         return Step([seq[-1] for seq in self.running], [parents[i] for i in keep], done)

@@ -28,9 +28,18 @@ DEFAULT_MAX_TARGET_TOKENS = 512
 class Engine:
     """One loaded encoder-decoder model serving every chat concurrently."""
 
-    def __init__(self, loaded: loader.LoadedModel, name: str, *, int8: bool = True, threads: int = 0,
-                 max_batch: int = 32, max_queue: int = 256, timeout: float | None = None,
-                 max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS) -> None:
+    def __init__(
+        self,
+        loaded: loader.LoadedModel,
+        name: str,
+        *,
+        int8: bool = True,
+        threads: int = 0,
+        max_batch: int = 32,
+        max_queue: int = 256,
+        timeout: float | None = None,
+        max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS,
+    ) -> None:
         self.name = name
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
@@ -38,7 +47,9 @@ class Engine:
         self.max_source_tokens = loaded.max_source_tokens
         # Marian/BART position tables bound the target length too; T5's relative bias does not.
         positions = loaded.model.info.max_source_positions
-        self.max_target_tokens = min(max_target_tokens, positions) if positions else max_target_tokens
+        self.max_target_tokens = (
+            min(max_target_tokens, positions) if positions else max_target_tokens
+        )
         self.max_batch = max_batch
         self.timeout = timeout
         self.int8 = bool(int8 and int8_available())
@@ -47,18 +58,37 @@ class Engine:
         if self.int8 and not getattr(self.model, "quantized", False):
             _quantize(self.model)
         info = self.model.info
-        self._rules = TokenRules(eos=info.eos_token_id, start=info.decoder_start_token_id,
-                                 banned=info.bad_token_ids, forced_bos=info.forced_bos_token_id,
-                                 forced_eos=info.forced_eos_token_id)
+        self._rules = TokenRules(
+            eos=info.eos_token_id,
+            start=info.decoder_start_token_id,
+            banned=info.bad_token_ids,
+            forced_bos=info.forced_bos_token_id,
+            forced_eos=info.forced_eos_token_id,
+        )
         self._scheduler = Scheduler(
-            self.model, self.tokenizer.decode, self._rules, max_batch=max_batch, max_queue=max_queue,
-            max_target=self.max_target_tokens, max_source=self.max_source_tokens, threads=threads,
+            self.model,
+            self.tokenizer.decode,
+            self._rules,
+            max_batch=max_batch,
+            max_queue=max_queue,
+            max_target=self.max_target_tokens,
+            max_source=self.max_source_tokens,
+            threads=threads,
         )
 
     @classmethod
-    def load(cls, path_or_hub_id: str, *, int8: bool = True, threads: int = 0, max_batch: int = 32,
-             max_queue: int = 256, cache_dir: str | None = None, timeout: float | None = None,
-             max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS) -> Engine:
+    def load(
+        cls,
+        path_or_hub_id: str,
+        *,
+        int8: bool = True,
+        threads: int = 0,
+        max_batch: int = 32,
+        max_queue: int = 256,
+        cache_dir: str | None = None,
+        timeout: float | None = None,
+        max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS,
+    ) -> Engine:
         """Load a model (blocking; call it through ``asyncio.to_thread`` from async code)."""
         quantize = int8 and int8_available()
 
@@ -66,11 +96,21 @@ class Engine:
             if threads > 0:
                 torch.set_num_threads(threads)
             with torch.inference_mode():
-                return loader.load(path_or_hub_id, cache_dir, convert=_quantize if quantize else None)
+                return loader.load(
+                    path_or_hub_id, cache_dir, convert=_quantize if quantize else None
+                )
 
         loaded = on_torch_thread(load_here)
-        return cls(loaded, path_or_hub_id, int8=int8, threads=threads, max_batch=max_batch,
-                   max_queue=max_queue, timeout=timeout, max_target_tokens=max_target_tokens)
+        return cls(
+            loaded,
+            path_or_hub_id,
+            int8=int8,
+            threads=threads,
+            max_batch=max_batch,
+            max_queue=max_queue,
+            timeout=timeout,
+            max_target_tokens=max_target_tokens,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -91,26 +131,37 @@ class Engine:
         return [*ids[: self.max_source_tokens - 1], self.model.info.eos_token_id], True
 
     # -- requests --------------------------------------------------------------------------
-    async def generate(self, text: str, options: GenerationOptions | None = None, *,
-                       timeout: float | None = None) -> GenerationResult:
+    async def generate(
+        self, text: str, options: GenerationOptions | None = None, *, timeout: float | None = None
+    ) -> GenerationResult:
         return await self._submit(self._generation_request(text, options), timeout)
 
-    async def generate_batch(self, texts: list[str], options: GenerationOptions | None = None, *,
-                             timeout: float | None = None) -> list[GenerationResult]:
+    async def generate_batch(
+        self,
+        texts: list[str],
+        options: GenerationOptions | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[GenerationResult]:
         """Submit all texts at once so they are admitted and batched together."""
         requests = [self._generation_request(t, options) for t in texts]
         return list(await asyncio.gather(*(self._submit(r, timeout) for r in requests)))
 
-    async def score(self, source: str, candidates: list[str], *,
-                    timeout: float | None = None) -> list[ScoreResult]:
+    async def score(
+        self, source: str, candidates: list[str], *, timeout: float | None = None
+    ) -> list[ScoreResult]:
         """Log-probability of each candidate as the output for ``source``, in one batched pass."""
         if not candidates:
             return []
         ids, truncated = self._source(source)
         targets = [self.tokenizer.encode_target(c) for c in candidates]
-        too_long = [c for c, t in zip(candidates, targets, strict=True) if len(t) > self.max_target_tokens]
+        too_long = [
+            c for c, t in zip(candidates, targets, strict=True) if len(t) > self.max_target_tokens
+        ]
         if too_long:
-            raise ValueError(f"candidate longer than {self.max_target_tokens} tokens: {too_long[0][:40]!r}")
+            raise ValueError(
+                f"candidate longer than {self.max_target_tokens} tokens: {too_long[0][:40]!r}"
+            )
         loop = asyncio.get_running_loop()
         request = Request("score", ids, loop, loop.create_future(), truncated, candidates=targets)
         return await self._submit(request, timeout)
@@ -120,8 +171,14 @@ class Engine:
         opts.validate(self.max_target_tokens, self.max_batch)
         ids, truncated = self._source(text)
         loop = asyncio.get_running_loop()
-        return Request("generate", ids, loop, loop.create_future(), truncated,
-                       strategy=strategy_for(opts, self._rules))
+        return Request(
+            "generate",
+            ids,
+            loop,
+            loop.create_future(),
+            truncated,
+            strategy=strategy_for(opts, self._rules),
+        )
 
     async def _submit(self, request: Request, timeout: float | None) -> Any:
         if not self._scheduler.running:
@@ -139,8 +196,12 @@ class Engine:
             raise
 
     def stats(self) -> dict[str, Any]:
-        return {"model": self.name, "int8": self.int8, "threads": torch.get_num_threads(),
-                **self._scheduler.stats()}
+        return {
+            "model": self.name,
+            "int8": self.int8,
+            "threads": torch.get_num_threads(),
+            **self._scheduler.stats(),
+        }
 
 
 def _quantize(model: Any) -> None:

@@ -17,16 +17,19 @@ class EngineError(Exception):
 class EngineBusy(ServiceUnavailable):
     """Too many requests are waiting: the caller should retry later."""
 
-    def __init__(self, message: str = "The language model is busy right now; "
-                 "please try again in a minute.") -> None:
+    def __init__(
+        self, message: str = "The language model is busy right now; please try again in a minute."
+    ) -> None:
         super().__init__(message)
 
 
 class EngineTimeout(EngineBusy):
     """The request waited or ran longer than its time limit; its slot was freed."""
 
-    def __init__(self, message: str = "The language model took too long to answer; "
-                 "please try again in a minute.") -> None:
+    def __init__(
+        self,
+        message: str = "The language model took too long to answer; please try again in a minute.",
+    ) -> None:
         super().__init__(message)
 
 

@@ -100,7 +100,9 @@ def fold_scale(norm: RMSNorm, *linears: Linear, extra: float = 1.0) -> None:
     norm.folded = True
 
 
-def layer_norm(weight: torch.Tensor, bias: torch.Tensor, eps: float) -> Callable[[torch.Tensor], torch.Tensor]:
+def layer_norm(
+    weight: torch.Tensor, bias: torch.Tensor, eps: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Standard layer norm (Marian, BART)."""
     shape = (weight.shape[0],)
 
@@ -110,8 +112,9 @@ def layer_norm(weight: torch.Tensor, bias: torch.Tensor, eps: float) -> Callable
     return norm
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None,
-              scale: float) -> torch.Tensor:
+def attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, scale: float
+) -> torch.Tensor:
     """Softmax attention with an additive bias that carries masks and position terms."""
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
 

@@ -62,14 +62,20 @@ def pull(name: str, cache_dir: str | None = None) -> Path:
     """Download a hub model's config, tokenizer and weights (safetensors when offered)."""
     from huggingface_hub import HfApi, constants, snapshot_download
 
-    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in {
+        "1",
+        "true",
+        "yes",
+    }:
         raise ConnectionError("HF_HUB_OFFLINE is set")
     files = HfApi().list_repo_files(name)
     if any(f.endswith(".safetensors") for f in files):
         weights = ["*.safetensors", "*.safetensors.index.json"]
     else:
         weights = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
-    return Path(snapshot_download(name, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS + weights))
+    return Path(
+        snapshot_download(name, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS + weights)
+    )
 
 
 def read_config(directory: Path) -> dict[str, Any]:
@@ -93,8 +99,9 @@ def read_config(directory: Path) -> dict[str, Any]:
     return cfg
 
 
-def load(name: str, cache_dir: str | None = None,
-         convert: Callable[[Seq2SeqModel], None] | None = None) -> LoadedModel:
+def load(
+    name: str, cache_dir: str | None = None, convert: Callable[[Seq2SeqModel], None] | None = None
+) -> LoadedModel:
     """Resolve, read config, weights and tokenizer, and build the family's model.
 
     ``convert`` (int8 quantization) runs after the raw checkpoint tensors are released,

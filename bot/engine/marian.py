@@ -122,8 +122,12 @@ class Marian:
         else:
             self.enc_pos = self.dec_pos = sinusoidal_positions(cfg.max_positions, cfg.d_model)
             self.enc_emb_norm = self.dec_emb_norm = None
-        self.encoder = [_Layer(w, f"encoder.layers.{i}", cfg, False) for i in range(cfg.encoder_layers)]
-        self.decoder = [_Layer(w, f"decoder.layers.{i}", cfg, True) for i in range(cfg.decoder_layers)]
+        self.encoder = [
+            _Layer(w, f"encoder.layers.{i}", cfg, False) for i in range(cfg.encoder_layers)
+        ]
+        self.decoder = [
+            _Layer(w, f"decoder.layers.{i}", cfg, True) for i in range(cfg.decoder_layers)
+        ]
         head = w.get("lm_head.weight") if w.has("lm_head.weight") else self.dec_embed
         bias = w.get("final_logits_bias").reshape(-1) if w.has("final_logits_bias") else None
         self.lm_head = Linear(head, bias)
@@ -133,7 +137,9 @@ class Marian:
         return self.enc_emb_norm(x) if self.enc_emb_norm else x
 
     def _embed_target(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        x = F.embedding(ids, self.dec_embed) * self.embed_scale + F.embedding(positions, self.dec_pos)
+        x = F.embedding(ids, self.dec_embed) * self.embed_scale + F.embedding(
+            positions, self.dec_pos
+        )
         return self.dec_emb_norm(x) if self.dec_emb_norm else x
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -148,20 +154,29 @@ class Marian:
             x = layer.ffn(x)
         return x
 
-    def fill_cross(self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor,
-                   lengths: torch.Tensor) -> None:
+    def fill_cross(
+        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
+    ) -> None:
         b, s, _ = hidden.shape
         for i, layer in enumerate(self.decoder):
             k, v = layer.cross_kv(hidden).view(b, s, 2, self.heads, self.dk).permute(2, 0, 3, 1, 4)
             cache.fill_cross(i, rows, k, v)
         cache.source_len[rows] = lengths
 
-    def decode_step(self, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor,
-                    self_len: int, source_len: int) -> torch.Tensor:
+    def decode_step(
+        self,
+        cache: KVCache,
+        tokens: torch.Tensor,
+        positions: torch.Tensor,
+        self_len: int,
+        source_len: int,
+    ) -> torch.Tensor:
         n, heads, dk = tokens.shape[0], self.heads, self.dk
         x = self._embed_target(tokens, positions)
         hidden_keys = torch.arange(self_len)[None, :] > positions[:, None]
-        self_bias = torch.zeros(n, self_len).masked_fill_(hidden_keys, float("-inf"))[:, None, None, :]
+        self_bias = torch.zeros(n, self_len).masked_fill_(hidden_keys, float("-inf"))[
+            :, None, None, :
+        ]
         cross_bias = padding_bias(cache.source_len[:n], source_len)
         index = cache.write_index(positions)
         keys, values, cross_keys, cross_values = cache.views(n, self_len, source_len)
@@ -176,8 +191,9 @@ class Marian:
             x = layer.ffn(x)
         return self.lm_head(x)
 
-    def decode_full(self, hidden: torch.Tensor, source_lengths: torch.Tensor,
-                    ids: torch.Tensor) -> torch.Tensor:
+    def decode_full(
+        self, hidden: torch.Tensor, source_lengths: torch.Tensor, ids: torch.Tensor
+    ) -> torch.Tensor:
         b, t = ids.shape
         s = hidden.shape[1]
         heads, dk = self.heads, self.dk

@@ -11,12 +11,27 @@ from .engine import Engine
 class EnginePool:
     """Loads engines on first use off the event loop and keeps the ``max_loaded`` most recent."""
 
-    def __init__(self, default_model: str, *, int8: bool = True, threads: int = 0, max_batch: int = 32,
-                 max_queue: int = 256, timeout: float = 120.0, cache_dir: str | None = None,
-                 max_loaded: int = 2) -> None:
+    def __init__(
+        self,
+        default_model: str,
+        *,
+        int8: bool = True,
+        threads: int = 0,
+        max_batch: int = 32,
+        max_queue: int = 256,
+        timeout: float = 120.0,
+        cache_dir: str | None = None,
+        max_loaded: int = 2,
+    ) -> None:
         self.default_model = default_model
-        self._kwargs = dict(int8=int8, threads=threads, max_batch=max_batch, max_queue=max_queue,
-                            cache_dir=cache_dir, timeout=timeout)
+        self._kwargs = dict(
+            int8=int8,
+            threads=threads,
+            max_batch=max_batch,
+            max_queue=max_queue,
+            cache_dir=cache_dir,
+            timeout=timeout,
+        )
         self.max_loaded = max(1, max_loaded)
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}

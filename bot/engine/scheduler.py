@@ -76,19 +76,33 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 class Scheduler:
     """Owns the control thread, the waiting queue and the KV cache rows of one engine."""
 
-    def __init__(self, model: Seq2SeqModel, decode_text: Callable[[list[int]], str],
-                 rules: TokenRules, *,
-                 max_batch: int, max_queue: int, max_target: int, max_source: int,
-                 threads: int = 0) -> None:
+    def __init__(
+        self,
+        model: Seq2SeqModel,
+        decode_text: Callable[[list[int]], str],
+        rules: TokenRules,
+        *,
+        max_batch: int,
+        max_queue: int,
+        max_target: int,
+        max_source: int,
+        threads: int = 0,
+    ) -> None:
         info = model.info
         self.model, self.decode_text = model, decode_text
         self.max_batch, self.max_queue, self.max_target = max_batch, max_queue, max_target
         # OpenMP team sizes are per calling thread: the worker must set its own, or it
         # may run on fewer threads than the process was configured for.
         self.threads = threads if threads > 0 else torch.get_num_threads()
-        self.cache = KVCache(info.layers, max_batch, info.heads, info.head_dim, max_target, max_source)
+        self.cache = KVCache(
+            info.layers, max_batch, info.heads, info.head_dim, max_target, max_source
+        )
         self._start_token = info.decoder_start_token_id
-        self._eos, self._pad, self._banned = info.eos_token_id, info.pad_token_id, info.bad_token_ids
+        self._eos, self._pad, self._banned = (
+            info.eos_token_id,
+            info.pad_token_id,
+            info.bad_token_ids,
+        )
         self._rules = rules
         self._pending: deque[Request] = deque()
         self._active: list[Request] = []
@@ -147,7 +161,9 @@ class Scheduler:
 
     def stats(self) -> dict[str, Any]:
         now = time.monotonic()
-        window = [(t, n) for t, n in tuple(self._recent) if now - t <= 10.0]  # worker appends concurrently
+        window = [
+            (t, n) for t, n in tuple(self._recent) if now - t <= 10.0
+        ]  # worker appends concurrently
         span = now - window[0][0] if window else 0.0
         tokens = sum(n for _, n in window)
         return {
@@ -270,8 +286,12 @@ class Scheduler:
         try:
             hidden = self.model.encode(ids, lengths)
             pick = torch.tensor(owners)
-            self.model.fill_cross(self.cache, torch.tensor(rows), hidden.index_select(0, pick),
-                                  lengths.index_select(0, pick))
+            self.model.fill_cross(
+                self.cache,
+                torch.tensor(rows),
+                hidden.index_select(0, pick),
+                lengths.index_select(0, pick),
+            )
         except Exception as exc:
             log.exception("encoder pass failed")
             for req in requests:
@@ -285,8 +305,11 @@ class Scheduler:
         n = self._n
         positions = self._positions[:n]
         logits = self.model.decode_step(
-            self.cache, torch.tensor(self._tokens[:n]), torch.tensor(positions),
-            max(positions) + 1, max(self._source_len[:n]),
+            self.cache,
+            torch.tensor(self._tokens[:n]),
+            torch.tensor(positions),
+            max(positions) + 1,
+            max(self._source_len[:n]),
         )
         argmax = self._shared_argmax(logits)
         produced = 0
@@ -308,14 +331,20 @@ class Scheduler:
         masked = logits if plain else logits.clone()
         if self._banned:
             masked[:, self._banned] = NEG_INF
-        early = [row for r in self._active if r.strategy and r.strategy.generated < r.strategy.opts.min_new_tokens
-                 for row in r.rows]
+        early = [
+            row
+            for r in self._active
+            if r.strategy and r.strategy.generated < r.strategy.opts.min_new_tokens
+            for row in r.rows
+        ]
         if early:
             masked[early, self._eos] = NEG_INF
         tokens = masked.argmax(-1).tolist()
         for req in self._active:
             if req.strategy is not None:
-                forced = self._rules.forced(req.strategy.generated, req.strategy.opts.max_new_tokens)
+                forced = self._rules.forced(
+                    req.strategy.generated, req.strategy.opts.max_new_tokens
+                )
                 if forced is not None:
                     for row in req.rows:
                         tokens[row] = forced

@@ -66,8 +66,9 @@ class T5Config:
         )
 
 
-def relative_buckets(relative: torch.Tensor, bidirectional: bool, num_buckets: int,
-                     max_distance: int) -> torch.Tensor:
+def relative_buckets(
+    relative: torch.Tensor, bidirectional: bool, num_buckets: int, max_distance: int
+) -> torch.Tensor:
     """Map key-minus-query distances to T5's log-spaced buckets."""
     buckets = torch.zeros_like(relative)
     if bidirectional:
@@ -77,9 +78,14 @@ def relative_buckets(relative: torch.Tensor, bidirectional: bool, num_buckets: i
     else:
         relative = -torch.clamp(relative, max=0)
     exact = num_buckets // 2
-    large = exact + (
-        torch.log(relative.float() / exact) / math.log(max_distance / exact) * (num_buckets - exact)
-    ).long()
+    large = (
+        exact
+        + (
+            torch.log(relative.float() / exact)
+            / math.log(max_distance / exact)
+            * (num_buckets - exact)
+        ).long()
+    )
     large = torch.clamp(large, max=num_buckets - 1)
     return buckets + torch.where(relative < exact, relative, large)
 
@@ -90,7 +96,9 @@ class _FeedForward:
         self.gated = cfg.gated
         self.d_ff = cfg.d_ff
         if cfg.gated:
-            self.wi = fuse(Linear(w.get(f"{prefix}.wi_0.weight")), Linear(w.get(f"{prefix}.wi_1.weight")))
+            self.wi = fuse(
+                Linear(w.get(f"{prefix}.wi_0.weight")), Linear(w.get(f"{prefix}.wi_1.weight"))
+            )
         else:
             self.wi = Linear(w.get(f"{prefix}.wi.weight"))
         self.wo = Linear(w.get(f"{prefix}.wo.weight"))
@@ -115,7 +123,9 @@ class _Layer:
             cross = f"{prefix}.layer.1.EncDecAttention"
             self.norm2 = rms_norm(w.get(f"{prefix}.layer.1.layer_norm.weight"), cfg.eps)
             self.cross_q = Linear(w.get(f"{cross}.q.weight"))
-            self.cross_kv = fuse(Linear(w.get(f"{cross}.k.weight")), Linear(w.get(f"{cross}.v.weight")))
+            self.cross_kv = fuse(
+                Linear(w.get(f"{cross}.k.weight")), Linear(w.get(f"{cross}.v.weight"))
+            )
             self.cross_o = Linear(w.get(f"{cross}.o.weight"))
             ff = 2
         self.norm_ff = rms_norm(w.get(f"{prefix}.layer.{ff}.layer_norm.weight"), cfg.eps)
@@ -130,7 +140,9 @@ class T5:
         self.heads, self.dk = cfg.num_heads, cfg.d_kv
         self.embed = w.get("shared.weight")
         self.encoder = [_Layer(w, f"encoder.block.{i}", cfg, False) for i in range(cfg.num_layers)]
-        self.decoder = [_Layer(w, f"decoder.block.{i}", cfg, True) for i in range(cfg.num_decoder_layers)]
+        self.decoder = [
+            _Layer(w, f"decoder.block.{i}", cfg, True) for i in range(cfg.num_decoder_layers)
+        ]
         rel = "layer.0.SelfAttention.relative_attention_bias.weight"
         self.enc_rel = w.get(f"encoder.block.0.{rel}")
         self.dec_rel = w.get(f"decoder.block.0.{rel}")
@@ -144,7 +156,9 @@ class T5:
         self._dec_bias_by_query = torch.empty(0, cfg.num_heads, 0)
 
     # -- position bias -------------------------------------------------------------
-    def _bias(self, table: torch.Tensor, q_len: int, k_len: int, bidirectional: bool) -> torch.Tensor:
+    def _bias(
+        self, table: torch.Tensor, q_len: int, k_len: int, bidirectional: bool
+    ) -> torch.Tensor:
         rel = torch.arange(k_len)[None, :] - torch.arange(q_len)[:, None]
         buckets = relative_buckets(rel, bidirectional, self.cfg.num_buckets, self.cfg.max_distance)
         return F.embedding(buckets, table).permute(2, 0, 1).contiguous()  # [H, q, k]
@@ -154,8 +168,9 @@ class T5:
         if self._dec_bias.shape[1] < length:
             size = max(length, 2 * self._dec_bias.shape[1], 64)
             bias = self._bias(self.dec_rel, size, size, bidirectional=False)
-            self._dec_bias = bias.masked_fill_(torch.ones(size, size, dtype=torch.bool).triu_(1),
-                                               float("-inf"))
+            self._dec_bias = bias.masked_fill_(
+                torch.ones(size, size, dtype=torch.bool).triu_(1), float("-inf")
+            )
             # Query-major copy: a decode step gathers one contiguous row per sequence.
             self._dec_bias_by_query = self._dec_bias.transpose(0, 1).contiguous()
         return self._dec_bias
@@ -183,22 +198,31 @@ class T5:
         x = F.embedding(ids, self.embed)
         bias = self._bias(self.enc_rel, s, s, bidirectional=True)[None] + padding_bias(lengths, s)
         for layer in self.encoder:
-            q, k, v = layer.qkv(layer.norm1(x)).view(b, s, 3, self.heads, self.dk).permute(2, 0, 3, 1, 4)
+            q, k, v = (
+                layer.qkv(layer.norm1(x)).view(b, s, 3, self.heads, self.dk).permute(2, 0, 3, 1, 4)
+            )
             a = attention(q, k, v, bias, 1.0).transpose(1, 2).reshape(b, s, -1)
             x = x + layer.o(a)
             x = x + layer.ffn(layer.norm_ff(x))
         return self.enc_norm(x)
 
-    def fill_cross(self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor,
-                   lengths: torch.Tensor) -> None:
+    def fill_cross(
+        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
+    ) -> None:
         b, s, _ = hidden.shape
         for i, layer in enumerate(self.decoder):
             k, v = layer.cross_kv(hidden).view(b, s, 2, self.heads, self.dk).permute(2, 0, 3, 1, 4)
             cache.fill_cross(i, rows, k, v)
         cache.source_len[rows] = lengths
 
-    def decode_step(self, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor,
-                    self_len: int, source_len: int) -> torch.Tensor:
+    def decode_step(
+        self,
+        cache: KVCache,
+        tokens: torch.Tensor,
+        positions: torch.Tensor,
+        self_len: int,
+        source_len: int,
+    ) -> torch.Tensor:
         n, heads, dk = tokens.shape[0], self.heads, self.dk
         x = F.embedding(tokens, self.embed)
         self.decoder_bias(self_len)
@@ -217,8 +241,9 @@ class T5:
             x = x + layer.ffn(layer.norm_ff(x))
         return self._logits(x)
 
-    def decode_full(self, hidden: torch.Tensor, source_lengths: torch.Tensor,
-                    ids: torch.Tensor) -> torch.Tensor:
+    def decode_full(
+        self, hidden: torch.Tensor, source_lengths: torch.Tensor, ids: torch.Tensor
+    ) -> torch.Tensor:
         b, t = ids.shape
         s = hidden.shape[1]
         heads, dk = self.heads, self.dk
@@ -230,7 +255,9 @@ class T5:
             x = x + layer.o(attention(q, k, v, self_bias, 1.0).transpose(1, 2).reshape(b, t, -1))
             q = layer.cross_q(layer.norm2(x)).view(b, t, heads, dk).transpose(1, 2)
             k, v = layer.cross_kv(hidden).view(b, s, 2, heads, dk).permute(2, 0, 3, 1, 4)
-            x = x + layer.cross_o(attention(q, k, v, cross_bias, 1.0).transpose(1, 2).reshape(b, t, -1))
+            x = x + layer.cross_o(
+                attention(q, k, v, cross_bias, 1.0).transpose(1, 2).reshape(b, t, -1)
+            )
             x = x + layer.ffn(layer.norm_ff(x))
         return self._logits(x)
 
@@ -248,7 +275,9 @@ def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> T5:
         vocab_size=cfg.vocab_size,
         pad_token_id=cfg_dict.get("pad_token_id", 0),
         eos_token_id=_first(cfg_dict.get("eos_token_id", 1)),
-        decoder_start_token_id=cfg_dict.get("decoder_start_token_id", cfg_dict.get("pad_token_id", 0)),
+        decoder_start_token_id=cfg_dict.get(
+            "decoder_start_token_id", cfg_dict.get("pad_token_id", 0)
+        ),
         max_source_positions=None,
         layers=cfg.num_decoder_layers,
         heads=cfg.num_heads,

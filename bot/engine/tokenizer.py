@@ -107,8 +107,10 @@ def load_tokenizer(directory: Path, family: str, eos_id: int) -> Tokenizer:
         return MarianTokenizer(directory)
     if (directory / "tokenizer.json").is_file():
         return JsonTokenizer(directory / "tokenizer.json", eos_id)
-    raise EngineError(f"{directory}: no tokenizer found (expected tokenizer.json"
-                      f"{' or source.spm/target.spm/vocab.json' if family == 'marian' else ''})")
+    raise EngineError(
+        f"{directory}: no tokenizer found (expected tokenizer.json"
+        f"{' or source.spm/target.spm/vocab.json' if family == 'marian' else ''})"
+    )
 
 
 def model_max_length(directory: Path) -> int | None:

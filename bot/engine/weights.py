@@ -95,6 +95,8 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
     except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EngineError(f"{path}: cannot read weights ({reason[:200]})") from None
-    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+    if not isinstance(loaded, dict) or not all(
+        isinstance(v, torch.Tensor) for v in loaded.values()
+    ):
         raise EngineError(f"{path}: not a state dict of tensors")
     return loaded

@@ -61,10 +61,20 @@ def _t5(path: Path, *, gated: bool, seed: int) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     _train_json_tokenizer(path, 100)
     cfg = T5Config(
-        vocab_size=128, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
-        num_heads=4, relative_attention_num_buckets=8, relative_attention_max_distance=20,
+        vocab_size=128,
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=20,
         feed_forward_proj="gated-gelu" if gated else "relu",
-        tie_word_embeddings=not gated, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        tie_word_embeddings=not gated,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
     )
     model = T5ForConditionalGeneration(cfg).eval()
     _randomize(model)
@@ -89,23 +99,41 @@ def _marian(path: Path, seed: int) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(SENTENCES * 4), model_writer=buf, vocab_size=90,
-        hard_vocab_limit=False, model_type="unigram", bos_id=-1, eos_id=-1, unk_id=0,
+        sentence_iterator=iter(SENTENCES * 4),
+        model_writer=buf,
+        vocab_size=90,
+        hard_vocab_limit=False,
+        model_type="unigram",
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
     )
     for name in ("source.spm", "target.spm"):
         (path / name).write_bytes(buf.getvalue())
     proc = spm.SentencePieceProcessor(model_proto=buf.getvalue())
-    pieces = [proc.id_to_piece(i) for i in range(proc.get_piece_size()) if proc.id_to_piece(i) != "<unk>"]
+    pieces = [
+        proc.id_to_piece(i) for i in range(proc.get_piece_size()) if proc.id_to_piece(i) != "<unk>"
+    ]
     vocab = {"</s>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(pieces)}
     vocab["<pad>"] = len(vocab)
     (path / "vocab.json").write_text(json.dumps(vocab))
     (path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
     size = len(vocab)
     cfg = MarianConfig(
-        vocab_size=size, d_model=32, encoder_layers=2, decoder_layers=2,
-        encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_position_embeddings=64, pad_token_id=size - 1, eos_token_id=0,
-        decoder_start_token_id=size - 1, bad_words_ids=[[size - 1]], scale_embedding=True,
+        vocab_size=size,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=size - 1,
+        eos_token_id=0,
+        decoder_start_token_id=size - 1,
+        bad_words_ids=[[size - 1]],
+        scale_embedding=True,
     )
     model = MarianMTModel(cfg).eval()
     _randomize(model)
@@ -123,9 +151,20 @@ def _bart(path: Path, seed: int) -> Path:
     _train_json_tokenizer(path, 100)
     (path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
     cfg = BartConfig(
-        vocab_size=128, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-        decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
-        pad_token_id=0, eos_token_id=1, bos_token_id=2, decoder_start_token_id=1, forced_eos_token_id=1,
+        vocab_size=128,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+        decoder_start_token_id=1,
+        forced_eos_token_id=1,
     )
     model = BartForConditionalGeneration(cfg).eval()
     _randomize(model)

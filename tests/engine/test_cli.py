@@ -22,15 +22,29 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_generate_prints_one_line_per_input(flan_dir: Path) -> None:
-    result = runner.invoke(model_app, ["generate", "--model", str(flan_dir), "--max-new-tokens", "5",
-                                       "--fp32", SENTENCES[0], "hi"])
+    result = runner.invoke(
+        model_app,
+        [
+            "generate",
+            "--model",
+            str(flan_dir),
+            "--max-new-tokens",
+            "5",
+            "--fp32",
+            SENTENCES[0],
+            "hi",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
 
 
 def test_generate_reads_stdin_and_supports_beams(marian_dir: Path) -> None:
-    result = runner.invoke(model_app, ["generate", "--model", str(marian_dir), "--beams", "2",
-                                       "--max-new-tokens", "4"], input="one line\n\nsecond line\n")
+    result = runner.invoke(
+        model_app,
+        ["generate", "--model", str(marian_dir), "--beams", "2", "--max-new-tokens", "4"],
+        input="one line\n\nsecond line\n",
+    )
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
 

@@ -52,23 +52,41 @@ async def test_greedy_batch_of_mixed_lengths_matches(engine: Engine, model_dir: 
 
 
 @pytest.mark.parametrize("beams,penalty,early", [(3, 1.0, True), (4, 0.6, False)])
-async def test_beam_search_matches(engine: Engine, model_dir: Path, beams: int, penalty: float,
-                                   early: bool) -> None:
-    opts = GenerationOptions(max_new_tokens=9, num_beams=beams, length_penalty=penalty, early_stopping=early)
+async def test_beam_search_matches(
+    engine: Engine, model_dir: Path, beams: int, penalty: float, early: bool
+) -> None:
+    opts = GenerationOptions(
+        max_new_tokens=9, num_beams=beams, length_penalty=penalty, early_stopping=early
+    )
     texts = MIXED[:2]
     results = await asyncio.gather(*(engine.generate(t, opts) for t in texts))
     for text, result in zip(texts, results, strict=True):
-        expected = reference(model_dir, engine, text, max_new_tokens=9, num_beams=beams,
-                             length_penalty=penalty, early_stopping=early)
+        expected = reference(
+            model_dir,
+            engine,
+            text,
+            max_new_tokens=9,
+            num_beams=beams,
+            length_penalty=penalty,
+            early_stopping=early,
+        )
         assert result.token_ids == expected
 
 
 async def test_processors_match(engine: Engine, model_dir: Path) -> None:
-    opts = GenerationOptions(max_new_tokens=12, min_new_tokens=8, repetition_penalty=1.7,
-                             no_repeat_ngram_size=2)
+    opts = GenerationOptions(
+        max_new_tokens=12, min_new_tokens=8, repetition_penalty=1.7, no_repeat_ngram_size=2
+    )
     result = await engine.generate(MIXED[0], opts)
-    assert result.token_ids == reference(model_dir, engine, MIXED[0], max_new_tokens=12, min_new_tokens=8,
-                                         repetition_penalty=1.7, no_repeat_ngram_size=2)
+    assert result.token_ids == reference(
+        model_dir,
+        engine,
+        MIXED[0],
+        max_new_tokens=12,
+        min_new_tokens=8,
+        repetition_penalty=1.7,
+        no_repeat_ngram_size=2,
+    )
 
 
 async def test_score_matches_transformers_logprobs(engine: Engine, model_dir: Path) -> None:

@@ -20,7 +20,9 @@ OPTS = GenerationOptions(max_new_tokens=8)
 
 
 def copy_without_weights(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.index.json"))
+    shutil.copytree(
+        src, dst, ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.index.json")
+    )
     return dst
 
 
@@ -32,7 +34,9 @@ async def generate(path: Path, text: str = SENTENCES[0], **kwargs: object) -> li
         await engine.stop()
 
 
-async def test_sharded_safetensors_and_pytorch_bin_load_the_same_model(flan_dir: Path, tmp_path: Path) -> None:
+async def test_sharded_safetensors_and_pytorch_bin_load_the_same_model(
+    flan_dir: Path, tmp_path: Path
+) -> None:
     expected = await generate(flan_dir, int8=False)
     sharded = copy_without_weights(flan_dir, tmp_path / "sharded")
     hf_model(flan_dir).save_pretrained(sharded, max_shard_size="20KB")
@@ -97,8 +101,9 @@ async def test_int8_stays_close_to_float32(fixture: str, request: pytest.Fixture
     await int8.stop()
 
 
-async def test_pool_loads_once_and_evicts_least_recently_used(t5_dir: Path, flan_dir: Path,
-                                                              marian_dir: Path) -> None:
+async def test_pool_loads_once_and_evicts_least_recently_used(
+    t5_dir: Path, flan_dir: Path, marian_dir: Path
+) -> None:
     pool = EnginePool(str(flan_dir), int8=False, max_loaded=2)
     first, again = await asyncio.gather(pool.get(), pool.get(str(flan_dir)))
     assert first is again

@@ -82,8 +82,9 @@ async def test_full_queue_says_busy_and_the_rest_complete(flan_dir: Path) -> Non
         await engine.stop()
 
 
-async def test_a_failing_request_does_not_take_down_the_others(engine: Engine,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_request_does_not_take_down_the_others(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = decoding.Greedy.select
 
     def flaky(self, logits, argmax):
@@ -124,7 +125,9 @@ async def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
     first, second = await engine.generate_batch([SENTENCES[2], SENTENCES[2]], opts)
     assert first.token_ids == second.token_ids
     greedy = await engine.generate(SENTENCES[2], GenerationOptions(max_new_tokens=15))
-    top1 = await engine.generate(SENTENCES[2], GenerationOptions(max_new_tokens=15, do_sample=True, top_k=1))
+    top1 = await engine.generate(
+        SENTENCES[2], GenerationOptions(max_new_tokens=15, do_sample=True, top_k=1)
+    )
     assert top1.token_ids == greedy.token_ids
 
 
