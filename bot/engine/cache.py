@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import mmap
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -91,3 +93,24 @@ class KVCache:
         src = torch.tensor(parents)
         self.self_k[:, dst, :, :target_len] = self.self_k[:, src, :, :target_len]
         self.self_v[:, dst, :, :target_len] = self.self_v[:, src, :, :target_len]
+
+
+def fill_cross_attention(
+    layers: Sequence[Any],
+    heads: int,
+    head_dim: int,
+    cache: KVCache,
+    rows: torch.Tensor,
+    hidden: torch.Tensor,
+    lengths: torch.Tensor,
+) -> None:
+    """Project encoder states through each decoder layer's fused ``cross_kv`` into ``rows``.
+
+    Shared by every family: cross-attention K/V are computed once per request at
+    admission and then read at every decode step.
+    """
+    b, s, _ = hidden.shape
+    for i, layer in enumerate(layers):
+        k, v = layer.cross_kv(hidden).view(b, s, 2, heads, head_dim).permute(2, 0, 3, 1, 4)
+        cache.fill_cross(i, rows, k, v)
+    cache.source_len[rows] = lengths

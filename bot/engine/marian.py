@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import ModelInfo
-from .cache import KVCache
+from .cache import KVCache, fill_cross_attention
 from .errors import EngineError
 from .layers import (
     ACTIVATIONS,
@@ -157,11 +157,7 @@ class Marian:
     def fill_cross(
         self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
     ) -> None:
-        b, s, _ = hidden.shape
-        for i, layer in enumerate(self.decoder):
-            k, v = layer.cross_kv(hidden).view(b, s, 2, self.heads, self.dk).permute(2, 0, 3, 1, 4)
-            cache.fill_cross(i, rows, k, v)
-        cache.source_len[rows] = lengths
+        fill_cross_attention(self.decoder, self.heads, self.dk, cache, rows, hidden, lengths)
 
     def decode_step(
         self,
