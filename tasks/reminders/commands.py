@@ -191,13 +191,12 @@ class Reminders(Task):
     async def _done(self, ctx: Context, raw: str) -> str | None:
         async with ctx.db.session() as session:
             reminder = await self._find(ctx, session, raw)
-            if reminder.rrule and reminder.status in store.ACTIVE:
-                pass
-            elif reminder.status in store.ACTIVE:
+            if reminder.status not in store.ACTIVE:
+                return f"Done: #{reminder.id} {reminder.text}."
+            if not reminder.rrule:
                 await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
                 return f"Done: #{reminder.id} {reminder.text}. I won't remind you of it."
-            else:
-                return f"Done: #{reminder.id} {reminder.text}."
+        # A repeating reminder ends only after the user confirms.
         await ctx.ask(
             f"#{reminder.id} {reminder.text} repeats {describe_rrule(reminder.rrule or '')}. "
             "End it for good? Reply yes or no.",
