@@ -189,6 +189,7 @@ def run_seqbot(
             list(latencies), sum(r[2] for r in workload), elapsed, statistics.median(times)
         )
         out["engine_steps"] = stats["steps"]
+        out["int8_path"] = stats["int8_path"]
         return out
 
     return asyncio.run(main())
@@ -232,6 +233,7 @@ def run_drift(
             "max_abs_logprob_diff": max(diffs),
             "greedy_identical_fraction": same / len(samples),
             "greedy_agreeing_prefix_fraction": statistics.fmean(agree),
+            "int8_path": int8.stats()["int8_path"],
         }
 
     return asyncio.run(main())

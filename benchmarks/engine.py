@@ -190,7 +190,11 @@ def main() -> None:
         "seqbot_int8_vs_ct2_single_ms_per_token": ratios["seqbot_int8_vs_ct2_single_ms_per_token"]
         <= 1.3,
     }
+    from bot.engine import cpu
+
     report = {
+        # Which int8 kernels ran: full-range VNNI and reduce_range AVX2 differ in drift.
+        "cpu": cpu.describe(),
         "workload": {
             "requests": len(workload),
             "quick": args.quick,
@@ -211,7 +215,11 @@ def main() -> None:
     print()
     for key, value in ratios.items():
         print(f"{key}: {value:.2f} ({'met' if targets[key] else 'missed'})")
-    print("int8 drift vs fp32: " + ", ".join(f"{k}={v:.4f}" for k, v in drift.items()))
+    print(f"cpu: {report['cpu']['cpu']}; int8 path: {report['cpu']['int8_path']}")
+    print(
+        "int8 drift vs fp32: "
+        + ", ".join(f"{k}={v:.4f}" for k, v in drift.items() if isinstance(v, float))
+    )
     print(f"written to {out}")
 
 

@@ -1,5 +1,5 @@
 """``python -m bot`` is the ``seqbot`` command."""
 
-from bot.cli import app
+from bot.cli import main
 
-app(prog_name="seqbot")
+main()

@@ -18,7 +18,7 @@ from bot.context import Services
 from bot.core import Bot
 from bot.plugins import PluginRegistry
 from bot.settings import Settings
-from bot.transports.base import Transport, TransportRegistry
+from bot.transports.base import PlatformUnreachable, Transport, TransportRegistry
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def make_engine_pool(settings: Settings) -> Any:
     return EnginePool(
         settings.model,
         int8=settings.engine_int8,
+        int8_path=settings.engine_int8_path,
         threads=settings.engine_threads,
         max_batch=settings.engine_max_batch,
         max_queue=settings.engine_max_queue,
@@ -75,6 +76,8 @@ async def open_bot(
 
     Raises :class:`storage.StorageError` when the database cannot be used.
     """
+    for note in settings.startup_notes:
+        log.info("%s", note)
     owns_db = db is None
     if db is None:
         db = Database(settings.database_url.get_secret_value())
@@ -121,6 +124,10 @@ async def start_transport(bot: Bot, transport: Transport) -> None:
 
 
 HEARTBEAT_SECONDS = 30.0
+#: ``seqbot health`` calls a heartbeat older than this stale (three missed beats).
+HEARTBEAT_LIMIT = 3 * HEARTBEAT_SECONDS
+#: Longest wait between two attempts to reach a platform at start.
+MAX_RETRY_DELAY = 15.0
 
 
 async def _beat(path: Path) -> None:
@@ -130,12 +137,66 @@ async def _beat(path: Path) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-def heartbeat_fresh(path: Path, now: float) -> bool:
-    """Whether ``seqbot run`` touched ``path`` within three heartbeat periods."""
+def heartbeat_age(path: Path, now: float) -> float | None:
+    """Seconds since ``seqbot run`` last touched ``path``; None when there is no such file."""
     try:
-        return now - path.stat().st_mtime < 3 * HEARTBEAT_SECONDS
+        return max(0.0, now - path.stat().st_mtime)
     except FileNotFoundError:
-        return False
+        return None
+
+
+async def start_platforms(bot: Bot, transports: list[Transport], stop: asyncio.Event) -> bool:
+    """Start every transport, retrying a platform that cannot be reached yet.
+
+    A network that comes up a little after the bot (container start order, a
+    flapping link) should not need a restart loop, so an unreachable API is
+    retried with exponential backoff for ``startup_retry_seconds``; a rejected
+    token or a bad setting ends the start at once. Returns False when ``stop``
+    was set while waiting (SIGTERM during the retries).
+    """
+    for transport in transports:
+        if not await _start_with_retry(bot, transport, stop):
+            return False
+        log.info("%s transport started", transport.platform)
+    return True
+
+
+async def _start_with_retry(bot: Bot, transport: Transport, stop: asyncio.Event) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bot.settings.startup_retry_seconds
+    delay = 1.0
+    while True:
+        try:
+            await start_transport(bot, transport)
+            return True
+        except PlatformUnreachable as exc:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise
+            wait = min(delay, left)
+            log.warning(
+                "%s: %s; retrying in %s (%s left of SEQBOT_STARTUP_RETRY_SECONDS)",
+                transport.platform,
+                exc,
+                duration(wait),
+                duration(left),
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+def duration(seconds: float) -> str:
+    """``1.5 s``, ``45 s``, ``10 min``, ``3 h``: rounded the way a person reads a clock."""
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
@@ -149,9 +210,9 @@ async def run_until_stopped(bot: Bot, transports: list[Transport]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    for transport in transports:
-        await start_transport(bot, transport)
-        log.info("%s transport started", transport.platform)
+    if not await start_platforms(bot, transports, stop):
+        log.info("stopped before every platform could be reached")
+        return
     log.info("seqbot is running; press Ctrl+C to stop")
     heartbeat = None
     if bot.settings.heartbeat_file:

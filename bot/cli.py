@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings.exceptions import SettingsError
 
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings, describe_settings_error
 
 app = typer.Typer(
     help="seqbot: a chat bot for Telegram and Slack on one Seq2Seq engine.",
@@ -34,15 +36,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment and .env; invalid values end the command in one line each."""
+    """Settings from the environment and .env; invalid values end the command in one line."""
+    from bot.settings import load_settings as load
+
     try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SEQBOT_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise fail(f"Invalid settings: {problems}") from None
+        return load()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 def _run_async(coro: object) -> None:
@@ -90,6 +90,10 @@ def chat(
 
     settings = load_settings()
     setup_logging(settings, level="WARNING")
+    if command is None and sys.stdin.isatty():  # scripts and pipes are never asked anything
+        from bot.model_offer import offer_default_model
+
+        offer_default_model(settings)
 
     async def main() -> None:
         async with open_bot(settings, with_scheduler=command is None) as bot:
@@ -139,30 +143,60 @@ def plugins() -> None:
 
 @app.command()
 def health() -> None:
-    """Exit 0 if the bot is healthy: heartbeat fresh (if configured) and database reachable."""
-    import time
-    from pathlib import Path
+    """Exit 0 if the bot is healthy: database reachable and heartbeat fresh (if configured).
 
-    from bot.app import heartbeat_fresh
-    from storage.db import Database
+    One line says what was checked and what was found, for `docker inspect` and people.
+    """
+    import time
 
     settings = load_settings()
-    if settings.heartbeat_file and not heartbeat_fresh(Path(settings.heartbeat_file), time.time()):
-        raise fail(f"unhealthy: no heartbeat in {settings.heartbeat_file}")
+    database_ok, database = _check_database(settings)
+    heartbeat_ok, heartbeat = _check_heartbeat(settings.heartbeat_file, time.time())
+    if database_ok and heartbeat_ok:
+        typer.echo(f"healthy: {database}; {heartbeat}")
+        return
+    raise fail(f"unhealthy: {database}; {heartbeat}")
 
-    async def main() -> None:
+
+#: The Docker health check gives up after 10 s; answer well before that.
+HEALTH_DATABASE_TIMEOUT = 5.0
+
+
+def _check_database(settings: Settings) -> tuple[bool, str]:
+    from storage.db import Database, StorageError
+
+    async def answers() -> None:
         db = Database(settings.database_url.get_secret_value())
         try:
-            await db.revision()
-        except Exception as exc:
-            raise StorageError(f"unhealthy: database {db.masked_url} unreachable") from exc
+            await asyncio.wait_for(db.revision(), HEALTH_DATABASE_TIMEOUT)
         finally:
             await db.dispose()
 
-    from storage.db import StorageError
+    try:
+        asyncio.run(answers())
+    except StorageError as exc:
+        return False, f"database: {exc}"
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return False, f"database: unreachable at {settings.database_url_masked} ({reason})"
+    return True, "database: ok"
 
-    _run_async(main())
-    typer.echo("healthy")
+
+def _check_heartbeat(heartbeat_file: str | None, now: float) -> tuple[bool, str]:
+    from pathlib import Path
+
+    from bot.app import HEARTBEAT_LIMIT, duration, heartbeat_age
+
+    if not heartbeat_file:
+        return True, "heartbeat: not configured (only the database was checked)"
+    age = heartbeat_age(Path(heartbeat_file), now)
+    if age is None:
+        return False, f"heartbeat: missing, no file at {heartbeat_file} (is `seqbot run` running?)"
+    if age >= HEARTBEAT_LIMIT:
+        return False, (
+            f"heartbeat: stale, last beat {duration(age)} ago (limit {duration(HEARTBEAT_LIMIT)})"
+        )
+    return True, f"heartbeat: ok, last beat {duration(age)} ago"
 
 
 @db_app.command("upgrade")
@@ -183,5 +217,29 @@ def db_upgrade() -> None:
     _run_async(main())
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    app()
+def main() -> None:
+    """The ``seqbot`` console script: the commands, with no traceback for a bad configuration.
+
+    Each command reports its own expected failures; this catches the settings
+    problems of commands that read them on their own (``seqbot model …``).
+    """
+    from bot.transports.base import TransportStartError
+    from storage.db import StorageError
+
+    try:
+        app(prog_name="seqbot")
+    except ConfigError as exc:
+        _exit_with(str(exc))
+    except SettingsError as exc:
+        _exit_with(describe_settings_error(exc))
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        _exit_with(describe_settings_error(exc))
+    except (StorageError, TransportStartError) as exc:
+        _exit_with(str(exc))
+
+
+def _exit_with(message: str) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise SystemExit(1)

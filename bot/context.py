@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Where ``Context.ask(on_abandon=...)`` keeps its sentence inside the stored dialog data.
+ON_ABANDON_KEY = "_seqbot_on_abandon"
+
 
 def retention(settings: Settings) -> history.Retention:
     """The history limits from settings, applied whenever a message is stored."""
@@ -122,9 +125,22 @@ class Context:
             )
 
     async def ask(
-        self, prompt: Reply | str, *, step: str, data: dict[str, Any] | None = None
+        self,
+        prompt: Reply | str,
+        *,
+        step: str,
+        data: dict[str, Any] | None = None,
+        on_abandon: str | None = None,
     ) -> None:
-        """Reply with ``prompt`` and route this user's next message here to ``@dialog_step(step)``."""
+        """Reply with ``prompt`` and route this user's next message here to ``@dialog_step(step)``.
+
+        A command sent instead of an answer drops the question. When something is
+        lost with it (a reminder waiting for its time zone), pass ``on_abandon``:
+        the user is told that sentence rather than finding out later.
+        """
+        stored = dict(data or {})
+        if on_abandon:
+            stored[ON_ABANDON_KEY] = on_abandon
         async with self.db.session() as session:
             await set_dialog(
                 session,
@@ -132,7 +148,7 @@ class Context:
                 user_id=self.user.id,
                 task=self.task.name,
                 step=step,
-                data=data or {},
+                data=stored,
                 expires_at=utcnow() + timedelta(minutes=self.settings.dialog_ttl_minutes),
             )
         await self.reply(prompt)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 
-from bot.context import Context, Services, UserProfile, retention
+from bot.context import ON_ABANDON_KEY, Context, Services, UserProfile, retention
 from bot.errors import UsageError, UserError
 from bot.messages import ChatKind, IncomingMessage, Reply
 from bot.plugins import CommandSpec, Handler, HandlerResult, Task
@@ -20,7 +20,7 @@ from bot.router import closest, parse
 from bot.text import clean_text
 from bot.transports.base import ChatUnavailable, Transport, mark_unavailable
 from storage import history
-from storage.dialogs import clear_dialog, take_dialog
+from storage.dialogs import take_dialog
 from storage.people import chat_for, user_for
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,7 @@ class Bot:
             return
 
         if parsed.command is not None:
-            async with self.services.db.session() as session:
-                await clear_dialog(session, chat_id=profile.chat_id, user_id=profile.id)
+            await self._abandon_dialog(message, transport, profile)
             spec = self.plugins.commands.get(parsed.command)
             if spec is None:
                 await self._safe_send(transport, message, self._unknown_command(parsed.command))
@@ -117,9 +116,8 @@ class Bot:
             handler = self.plugins.dialogs.get((pending.task, pending.step))
             if handler is not None:
                 task = self.plugins.tasks[pending.task]
-                await self._run(
-                    task, handler, message, transport, profile, parsed.args, None, pending.data
-                )
+                data = {k: v for k, v in pending.data.items() if k != ON_ABANDON_KEY}
+                await self._run(task, handler, message, transport, profile, parsed.args, None, data)
                 return
 
         if not parsed.args:
@@ -134,6 +132,16 @@ class Bot:
             )
             return
         await self._run(spec.task, spec.handler, message, transport, profile, parsed.args, spec)
+
+    async def _abandon_dialog(
+        self, message: IncomingMessage, transport: Transport, profile: UserProfile
+    ) -> None:
+        """A command answers no pending question: drop it, saying what was lost with it."""
+        async with self.services.db.session() as session:
+            pending = await take_dialog(session, chat_id=profile.chat_id, user_id=profile.id)
+        note = pending.data.get(ON_ABANDON_KEY) if pending is not None else None
+        if note:
+            await self._safe_send(transport, message, Reply(str(note)))
 
     async def _run_action(
         self, message: IncomingMessage, transport: Transport, profile: UserProfile

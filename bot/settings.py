@@ -4,27 +4,57 @@ Values come from ``SEQBOT_*`` environment variables, then a ``.env`` file in the
 working directory, then these defaults: the embedded defaults give a working
 console bot on SQLite with no setup. Secrets are :class:`~pydantic.SecretStr`
 so they cannot leak through ``repr``, logs or ``seqbot config``.
+
+An empty value counts as unset everywhere (``SEQBOT_TELEGRAM_TOKEN=`` in an env
+file does not enable Telegram), and every problem with the values surfaces as
+one :class:`ConfigError` line from :func:`load_settings`.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
+
+#: The async driver seqbot uses for each database it supports.
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+#: Other spellings of those databases' names in URLs.
+_BACKEND_ALIASES = {"postgres": "postgresql"}
+_SUPPORTED_URLS = "sqlite+aiosqlite:///seqbot.db or postgresql+asyncpg://user@host/db"
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; the message is one line naming the variable."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SEQBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="SEQBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     # Storage
     database_url: SecretStr = Field(
         SecretStr("sqlite+aiosqlite:///seqbot.db"),
         description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+    database_password: SecretStr | None = Field(
+        None, description="Database password, set apart from the URL so it needs no quoting"
     )
     history_max_messages: int = Field(1000, ge=0, description="Messages kept per chat (0: none)")
     history_max_age_days: int = Field(
@@ -42,12 +72,18 @@ class Settings(BaseSettings):
     heartbeat_file: str | None = Field(
         None, description="`seqbot run` touches it every 30 s; `seqbot health` checks it"
     )
+    startup_retry_seconds: float = Field(
+        60.0, ge=0, description="How long `seqbot run` retries a platform it cannot reach"
+    )
 
     # Engine
     model: str = Field("google/flan-t5-small", description="Hub id or local directory")
     model_dir: str | None = Field(None, description="Where downloaded models are cached")
     engine_threads: int = Field(0, ge=0, description="Torch threads (0: all cores)")
     engine_int8: bool = Field(True, description="int8 weights for linear layers on CPU")
+    engine_int8_path: Literal["auto", "vnni", "avx2"] = Field(
+        "auto", description="int8 kernel range: auto (from the CPU), vnni (full) or avx2 (reduced)"
+    )
     engine_max_batch: int = Field(32, ge=1, description="Sequences decoded together")
     engine_max_queue: int = Field(256, ge=1, description="Waiting requests before 'busy'")
     engine_timeout_seconds: float = Field(120.0, gt=0, description="Per-request time limit")
@@ -70,7 +106,9 @@ class Settings(BaseSettings):
 
     # Reminders
     reminder_max_per_user: int = Field(100, ge=1, description="Active reminders per user")
-    reminder_max_years_ahead: int = Field(5, ge=1, description="How far ahead a reminder may be")
+    reminder_max_years_ahead: int = Field(
+        5, ge=1, le=100, description="How far ahead a reminder may be"
+    )
     reminder_grace_minutes: int = Field(
         60 * 24, ge=0, description="Overdue by more than this after downtime: reported as missed"
     )
@@ -102,14 +140,37 @@ class Settings(BaseSettings):
         False, description="Slash command results visible only to the caller"
     )
 
+    #: What start-up should log once logging is set up (e.g. a database URL that was rewritten).
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        """A value of only spaces means "not set", like an empty one (``env_ignore_empty``)."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+        return values
+
     @field_validator("database_url")
     @classmethod
     def _valid_database_url(cls, value: SecretStr) -> SecretStr:
-        try:
-            make_url(value.get_secret_value())
-        except Exception as exc:
-            raise ValueError(f"not a database URL: {exc}") from None
+        async_url(value.get_secret_value())  # refuses what seqbot cannot connect to
         return value
+
+    @model_validator(mode="after")
+    def _use_async_driver(self) -> Settings:
+        """Connect with the async driver (and the separate password) whatever the URL says."""
+        given = make_url(self.database_url.get_secret_value())
+        url = make_url(async_url(self.database_url.get_secret_value()))
+        if url.drivername != given.drivername:
+            self._notes.append(
+                f"SEQBOT_DATABASE_URL names the {given.drivername} driver; "
+                f"seqbot connects with {url.drivername} instead"
+            )
+        if self.database_password is not None:
+            url = url.set(password=self.database_password.get_secret_value())
+        self.database_url = SecretStr(url.render_as_string(hide_password=False))
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +182,11 @@ class Settings(BaseSettings):
             return parse_timezone(value)
         except UserError as exc:
             raise ValueError(str(exc)) from None
+
+    @property
+    def startup_notes(self) -> list[str]:
+        """Adjustments made to the settings, for the log once logging is set up."""
+        return list(self._notes)
 
     @cached_property
     def database_url_masked(self) -> str:
@@ -137,6 +203,59 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else ""
             shown[name] = value
         return shown
+
+
+def async_url(url: str) -> str:
+    """``url`` with the async driver seqbot uses for its database; ValueError if unsupported.
+
+    ``sqlite:///x.db`` and ``postgresql://…`` (also ``postgres://``, ``+psycopg2``) are what
+    most tools write; SQLAlchemy's async engine needs ``+aiosqlite`` and ``+asyncpg``.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ValueError(f"not a database URL; use {_SUPPORTED_URLS}") from None
+    backend = parsed.get_backend_name()
+    backend = _BACKEND_ALIASES.get(backend, backend)
+    driver = ASYNC_DRIVERS.get(backend)
+    if driver is None:
+        raise ValueError(
+            f"seqbot cannot use {parsed.drivername!r} databases; use {_SUPPORTED_URLS}"
+        )
+    if parsed.drivername == driver:
+        return url
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings from the environment and .env; any problem is one :class:`ConfigError` line."""
+    try:
+        return Settings(**values)
+    except (ValidationError, SettingsError) as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read .env: {_first_line(exc)}") from None
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming each variable at fault and what is wrong with it (never its value)."""
+    if isinstance(exc, SettingsError):
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"SEQBOT_{field.group(1).upper()}" if field else "a SEQBOT_ variable"
+        cause = exc.__cause__ or exc.__context__
+        reason = _first_line(cause) if cause is not None else _first_line(exc)
+        return f"Invalid settings: {name}: not valid JSON ({reason})"
+    problems = []
+    for err in exc.errors():
+        first, *rest = [str(part) for part in err["loc"]] or ["settings"]
+        where = f"SEQBOT_{first.upper()}" + "".join(f"[{part}]" for part in rest)
+        problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "Invalid settings: " + "; ".join(problems)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def mask_url(url: str) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.settings import mask_url
+from bot.settings import async_url, mask_url
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -54,14 +54,20 @@ class Database:
     """The async engine, session factory and schema management for one database URL."""
 
     def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
-        self.url = url
-        parsed = make_url(url)
-        self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(
-            url, connect_args=connect_args or {}, pool_pre_ping=self.dialect != "sqlite"
-        )
+        """Raises :class:`StorageError` for a URL seqbot cannot use (with the reason, masked)."""
+        try:
+            self.url = async_url(url)
+            parsed = make_url(self.url)
+            self.dialect = parsed.get_backend_name()
+            if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(
+                self.url, connect_args=connect_args or {}, pool_pre_ping=self.dialect != "sqlite"
+            )
+        except Exception as exc:
+            raise StorageError(
+                f"Cannot use the database at {mask_url(url)}: {_one_line(exc)}"
+            ) from None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -53,10 +53,3 @@ async def take_dialog(session: AsyncSession, *, chat_id: int, user_id: int) -> P
     if row.expires_at <= utcnow():
         return None
     return PendingDialog(row.task, row.step, dict(row.data), row.expires_at)
-
-
-async def clear_dialog(session: AsyncSession, *, chat_id: int, user_id: int) -> int:
-    result = await session.execute(
-        delete(DialogState).where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
-    )
-    return result.rowcount or 0

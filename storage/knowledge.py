@@ -14,7 +14,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, func, or_, select, text
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -156,6 +168,49 @@ async def remove_entry(session: AsyncSession, *, entry_id: int) -> bool:
     await session.execute(delete(KnowledgePassage).where(KnowledgePassage.entry_id == entry_id))
     result = await session.execute(delete(KnowledgeEntry).where(KnowledgeEntry.id == entry_id))
     return bool(result.rowcount)
+
+
+async def _authored_by(
+    session: AsyncSession, user_id: int, chat_id: int, platform: str
+) -> list[int]:
+    """Ids of the entries ``user_id`` added that are visible in this chat, oldest first."""
+    rows = await session.scalars(
+        select(KnowledgeEntry.id)
+        .where(KnowledgeEntry.user_id == user_id, _visible(KnowledgeEntry, chat_id, platform))
+        .order_by(KnowledgeEntry.id)
+    )
+    return list(rows)
+
+
+async def release_entries(
+    session: AsyncSession, *, user_id: int, chat_id: int, platform: str
+) -> list[int]:
+    """Keep the user's entries visible in this chat, but no longer under their name (``/forget``).
+
+    Other members rely on what is in the knowledge base, so forgetting a person removes who
+    wrote an entry, not the knowledge; an entry without an author is anyone's to remove.
+    Returns the ids of the entries released.
+    """
+    ids = await _authored_by(session, user_id, chat_id, platform)
+    if ids:
+        await session.execute(
+            update(KnowledgeEntry)
+            .where(KnowledgeEntry.id.in_(ids))
+            .values(user_id=None, author_name="")
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+async def remove_entries_by(
+    session: AsyncSession, *, user_id: int, chat_id: int, platform: str
+) -> list[int]:
+    """Delete the user's entries visible in this chat with their passages (``/forget all``)."""
+    ids = await _authored_by(session, user_id, chat_id, platform)
+    if ids:
+        await session.execute(delete(KnowledgePassage).where(KnowledgePassage.entry_id.in_(ids)))
+        await session.execute(delete(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))
+    return ids
 
 
 def search_terms(query: str, *, max_terms: int = 24) -> list[str]:

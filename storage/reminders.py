@@ -234,7 +234,11 @@ def _leased(claimed: ClaimedReminder):  # type: ignore[no-untyped-def]
 async def mark_sent(
     session: AsyncSession, claimed: list[ClaimedReminder], sent_at: datetime
 ) -> int:
-    """Finish one-off reminders that the platform accepted; returns how many rows were ours."""
+    """Finish one-off reminders that the platform accepted; returns how many rows were ours.
+
+    ``claimed`` come from one claim (they share its lease); rows another dispatcher took
+    over after that lease ran out are left alone.
+    """
     if not claimed:
         return 0
     lease = claimed[0].lease_until

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sentencex import segment
+
 from bot.errors import ServiceUnavailable, UsageError, UserError
+from tasks._numbers import whole_number
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -97,20 +100,78 @@ def ensure_fits(engine: Engine, text: str) -> None:
         raise too_long(tokens, engine.max_source_tokens)
 
 
+#: The most requests one command keeps in the engine at once, however large its queue.
+MAX_REQUESTS_AT_ONCE = 32
+
+
+def requests_at_once(ctx: Context, engine: Engine) -> int:
+    """How many requests one command may submit together without being refused as "busy".
+
+    The engine refuses requests past its queue limit, so a command with more
+    parts than that submits them in waves of at most ``min(max_batch,
+    max_queue)``: read from the engine's public ``stats()`` where it reports
+    them, and from the settings the engine pool is built from.
+    """
+    stats_of = getattr(engine, "stats", None)
+    stats: Mapping[str, Any] = stats_of() if callable(stats_of) else {}
+    limits = [
+        MAX_REQUESTS_AT_ONCE,
+        ctx.settings.engine_max_batch,
+        ctx.settings.engine_max_queue,
+        *(stats.get(key) for key in ("max_batch", "max_queue")),
+    ]
+    return max(1, min(n for n in limits if isinstance(n, int) and n > 0))
+
+
+async def generate_in_waves(
+    engine: Engine, texts: list[str], options: Any, at_once: int
+) -> list[Any]:
+    """``generate_batch`` over ``texts`` in waves of ``at_once``; results in input order.
+
+    Each wave is batched together by the engine; the next is submitted only when
+    it has come back, so this call never has more than ``at_once`` requests queued.
+    """
+    results: list[Any] = []
+    for start in range(0, len(texts), max(1, at_once)):
+        results.extend(await engine.generate_batch(texts[start : start + at_once], options))
+    return results
+
+
 def output_budget(engine: Engine, wanted: int) -> int:
     """``wanted`` new tokens, capped at what the engine accepts for one answer."""
     cap = getattr(engine, "max_target_tokens", None) or engine.max_source_tokens
     return max(1, min(wanted, cap))
 
 
-# Sentence ends: ., !, ?, … (and CJK full stops) followed by space or the end.
-_SENTENCE = re.compile(r"[^.!?…。！？]*(?:[.!?…。！？]+[\"'”’)\]]*(?=\s|$)|$)\s*", re.S)
+def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence; together the spans cover ``text`` exactly.
+
+    sentencex (Wikimedia's segmenter: abbreviations such as "Dr.", "p.m." and
+    "z.B." per language, decimals, URLs, CJK full stops) only proposes where
+    to cut. The pieces are always slices of the original string, and when the
+    library's pieces stop matching it, the rest is kept as one piece, so no
+    character can be lost, changed or repeated whatever the library returns.
+    """
+    ends: list[int] = []
+    position = 0
+    for piece in segment(language or "en", text):
+        if not piece or not text.startswith(piece, position):
+            break
+        position += len(piece)
+        ends.append(position)
+    if position < len(text):
+        ends.append(len(text))
+    return list(zip([0, *ends], ends, strict=False))
 
 
-def sentences(text: str) -> list[str]:
-    """Split one line of text into sentences, punctuation kept, whitespace trimmed."""
-    found = [m.group().strip() for m in _SENTENCE.finditer(text)]
-    return [s for s in found if s]
+def sentences(text: str, language: str = "en") -> list[str]:
+    """The sentences of ``text``, punctuation kept, each trimmed of surrounding whitespace.
+
+    Only whitespace is dropped: between and around the returned pieces lies
+    nothing but whitespace, and whitespace-only spans (blank lines) are left out.
+    """
+    pieces = (text[start:end].strip() for start, end in sentence_spans(text, language))
+    return [piece for piece in pieces if piece]
 
 
 def pack_by_tokens(
@@ -175,6 +236,14 @@ def _cut_chars(engine: Engine, word: str, budget: int) -> list[str]:
     return pieces
 
 
+def clip(engine: Engine, text: str, budget: int) -> str:
+    """The longest start of ``text`` within ``budget`` tokens, cut between words; "" if none fits."""
+    if engine.count_tokens(text) <= budget:
+        return text
+    start = cut_words(engine, text, budget)[0] if text.strip() else ""
+    return start if engine.count_tokens(start) <= budget else ""
+
+
 def truncate(engine: Engine, text: str, budget: int) -> str:
     """The start of ``text`` within ``budget`` tokens (all of it when it fits)."""
     if engine.count_tokens(text) <= budget:
@@ -202,8 +271,8 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 def parse_window(word: str, *, max_count: int = 1000) -> Window | None:
     """``"50"`` → last 50 messages, ``"2h"``/``"30m"``/``"1d"`` → a period; else None."""
     word = word.strip()
-    if word.isdigit():
-        count = int(word)
+    count = whole_number(word)  # not isdigit(): "²" is a digit that int() refuses
+    if count is not None:
         if not 1 <= count <= max_count:
             raise UserError(f"Give a number of messages between 1 and {max_count}.")
         return Window(count=count)

@@ -7,8 +7,12 @@ from bot.errors import UsageError, UserError
 from bot.locale import language_name, parse_language, parse_timezone
 from bot.messages import Reply
 from bot.plugins import PluginRegistry, Task, command
-from storage.forget import forget_user_in_chat
+from storage import knowledge
+from storage.forget import Forgotten, forget_user_in_chat
 from storage.people import set_user_setting
+
+#: Entry ids named in the /forget reply; more are counted, not listed.
+_IDS_SHOWN = 10
 
 
 class CoreCommands(Task):
@@ -20,19 +24,14 @@ class CoreCommands(Task):
         "/settings timezone <zone>: e.g. Europe/Berlin\n"
         "/settings language <language>: e.g. de, German or Deutsch\n"
         "/settings reset: back to the defaults\n"
-        "/forget: delete what I stored about you in this chat"
+        "/forget: delete what I stored about you in this chat; your knowledge base entries "
+        "stay, without your name\n"
+        "/forget all: delete your knowledge base entries too\n"
+        "/start: say hello and show where to begin"
     )
 
     async def setup(self, services: Services) -> None:
         self.plugins: PluginRegistry = services.plugins
-
-    @command("start", hidden=True)
-    async def start(self, ctx: Context, args: str) -> str:
-        return (
-            f"Hi {ctx.user.display_name or 'there'}! I'm {ctx.settings.bot_name}. "
-            "I answer questions, translate, summarize, read the mood of a chat and keep "
-            "reminders. Send /help to see all commands."
-        )
 
     @command("help")
     async def help(self, ctx: Context, args: str) -> str:
@@ -89,25 +88,60 @@ class CoreCommands(Task):
 
     @command("forget")
     async def forget(self, ctx: Context, args: str) -> None:
+        """Knowledge base entries stay, without the author, unless the user says ``all``:
+        other members rely on them, while the rest of what is stored serves only the user."""
+        scope = args.strip().lower()
+        if scope not in ("", "all"):
+            raise UsageError(
+                "Send /forget, or /forget all to delete your knowledge base entries too."
+            )
+        user_id, chat_id, platform = ctx.user.id, ctx.user.chat_id, ctx.message.platform
+        entries = knowledge.remove_entries_by if scope == "all" else knowledge.release_entries
         async with ctx.db.session() as session:
             gone = await forget_user_in_chat(
                 session,
-                user_id=ctx.user.id,
-                chat_id=ctx.user.chat_id,
-                platform=ctx.message.platform,
+                user_id=user_id,
+                chat_id=chat_id,
+                platform=platform,
                 chat_external_id=ctx.message.chat_id,
             )
+            ids = await entries(session, user_id=user_id, chat_id=chat_id, platform=platform)
+        removed, kept = (ids, []) if scope == "all" else ([], ids)
         # Sent without recording it, so nothing about the user is stored right after.
         await ctx.transport.send(
-            ctx.address,
-            _forgotten_reply(gone.messages, gone.reminders),
-            reply_to=ctx.message.message_id,
+            ctx.address, _forgotten_reply(gone, removed, kept), reply_to=ctx.message.message_id
+        )
+
+    @command("start")
+    async def start(self, ctx: Context, args: str) -> str:
+        return (
+            f"Hi {ctx.user.display_name or 'there'}! I'm {ctx.settings.bot_name}. "
+            "I answer questions, translate, summarize, read the mood of a chat and keep "
+            "reminders. Send /help to see all commands."
         )
 
 
-def _forgotten_reply(messages: int, reminders: int) -> Reply:
-    return Reply(
-        f"Done. I deleted {messages} message{'s' * (messages != 1)} and "
-        f"{reminders} reminder{'s' * (reminders != 1)} of yours in this chat "
-        "(including my replies to you). Your settings are kept; /settings reset clears them."
-    )
+def _forgotten_reply(gone: Forgotten, removed: list[int], kept: list[int]) -> Reply:
+    """Says what was deleted, and which knowledge base entries stayed without the user's name."""
+    deleted = [_count(gone.messages, "message"), _count(gone.reminders, "reminder")]
+    if removed:
+        deleted.append(_count(len(removed), "knowledge base entry", "knowledge base entries"))
+    text = f"Done. I deleted {_join(deleted)} of yours in this chat (including my replies to you)."
+    if kept:
+        ids = ", ".join(f"kb#{entry_id}" for entry_id in kept[:_IDS_SHOWN])
+        if len(kept) > _IDS_SHOWN:
+            ids += f" and {len(kept) - _IDS_SHOWN} more"
+        text += (
+            f" Your knowledge base {'entry' if len(kept) == 1 else 'entries'} {ids} "
+            f"{'stays' if len(kept) == 1 else 'stay'} as shared knowledge, no longer under "
+            "your name (/kb remove <id> deletes one)."
+        )
+    return Reply(text + " Your settings are kept; /settings reset clears them.")
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -13,6 +13,7 @@ from bot.errors import UsageError, UserError
 from bot.formatting import split_text
 from bot.plugins import Task, command
 from storage import knowledge
+from tasks._numbers import parse_id
 
 #: Characters per passage: a few sentences, small enough that three fit one prompt.
 PASSAGE_CHARS = 500
@@ -120,10 +121,11 @@ class KnowledgeBase(Task):
         return "\n".join(lines)
 
     async def _remove(self, ctx: Context, rest: str) -> str:
-        raw = rest.strip().lower().removeprefix("kb#").removeprefix("#")
-        if not raw.isdigit():
-            raise UsageError("Which entry? Give its number, e.g. /kb remove 12.")
-        entry_id = int(raw)
+        entry_id = parse_id(
+            rest.strip().lower().removeprefix("kb#"),
+            usage="Which entry? Give its number, e.g. /kb remove 12.",
+            missing="There is no entry kb#{id} here; /kb list shows them.",
+        )
         async with ctx.db.session() as session:
             entry = await knowledge.get_entry(
                 session, entry_id=entry_id, chat_id=ctx.user.chat_id, platform=ctx.message.platform

@@ -3,16 +3,16 @@
 ``/summarize`` alone is the "catch me up" case: the last messages of the chat
 (``/summarize 50``, ``/summarize 2h``) as "Name: text" lines, so the model can
 say who said what. Input longer than the model's limit is summarized
-map-reduce: chunks cut by the engine's own token count, all chunk summaries
-generated in one batch, then a summary of the summaries (repeated if those
-still do not fit).
+map-reduce: chunks cut by the engine's own token count, chunk summaries
+generated in waves the engine's queue accepts, then a summary of the
+summaries (repeated, each round at most half as long, if those still do not fit).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.context import Context
 from bot.engine.options import GenerationOptions
@@ -22,6 +22,8 @@ from storage.models import utcnow
 from tasks._language import (
     Engine,
     Window,
+    clip,
+    generate_in_waves,
     get_engine,
     input_text,
     is_command,
@@ -29,6 +31,7 @@ from tasks._language import (
     pack_by_tokens,
     parse_window,
     prompt,
+    requests_at_once,
     sentences,
 )
 
@@ -44,9 +47,14 @@ LENGTHS = {
     "long": (" in detail", 256),
 }
 DEFAULT_WINDOW = Window(count=50)
-#: Tokens each chunk summary may use, so the combined summaries shrink every round.
+#: Tokens each chunk summary may use at most.
 MAP_TOKENS = 64
+#: A chunk summary has at most 1/SHRINK of its chunk's tokens, so each round reads at most
+#: half of the one before; MAX_ROUNDS of them cover 2**MAX_ROUNDS prompts' worth at least
+#: (and 8**MAX_ROUNDS with flan-T5's 512 tokens, where MAP_TOKENS is the tighter cap).
+SHRINK = 2
 MAX_ROUNDS = 4
+NO_SUMMARY = "(The model returned no summary.)"
 #: The most messages read for one conversation summary.
 MAX_MESSAGES = 1000
 _FIRST_WORD = re.compile(r"(\S+)\s*(.*)", re.S)
@@ -57,7 +65,16 @@ class Summary:
     text: str
     #: How many chunk summaries the first (map) round produced; 0 if the input fit at once.
     parts: int
-    rounds: int
+    #: Tokens each round of chunk summaries read, first to last; each at most half the one
+    #: before.
+    sizes: list[int] = field(default_factory=list)
+    #: True when the final prompt read only the first part of what was left: the summaries
+    #: still did not fit one prompt after MAX_ROUNDS, or the model summarized no part at all.
+    cut: bool = False
+
+    @property
+    def rounds(self) -> int:
+        return len(self.sizes)
 
 
 def parse_options(args: str) -> tuple[str, Window | None, str]:
@@ -101,7 +118,8 @@ class Summarize(Task):
             async with ctx.working():
                 engine = await get_engine(ctx)
                 pieces = [s for line in body.splitlines() for s in sentences(line)]
-                result = await map_reduce(ctx, engine, pieces, "summarize.text", length)
+                plan = plan_for(ctx, engine, "summarize.text", length)
+                result = await map_reduce(engine, pieces, plan)
             return _with_parts("**Summary**\n" + result.text, result)
         window = window or DEFAULT_WINDOW
         # One more than asked for: the /summarize command itself is the newest message.
@@ -117,48 +135,110 @@ class Summarize(Task):
         lines = [f"{m.author_name or 'someone'}: {' '.join(m.text.split())}" for m in said]
         async with ctx.working():
             engine = await get_engine(ctx)
-            result = await map_reduce(ctx, engine, lines, "summarize.conversation", length)
+            plan = plan_for(ctx, engine, "summarize.conversation", length)
+            result = await map_reduce(engine, lines, plan)
         people = Counter(m.author_name or "someone" for m in said)
         who = ", ".join(f"{name} ({count})" for name, count in people.most_common())
         header = f"**Summary of {window.describe()}** ({len(said)} messages from {who})"
         return _with_parts(f"{header}\n{result.text}", result)
 
 
-async def map_reduce(
-    ctx: Context, engine: Engine, pieces: list[str], key: str, length: str
-) -> Summary:
+@dataclass(frozen=True)
+class Plan:
+    """What a map-reduce needs besides the text: its prompts, answer size and wave size."""
+
+    #: ``{text}`` templates: the first round reads the input, later rounds combine summaries.
+    first: str
+    combine: str
+    final_tokens: int
+    #: Requests submitted together at most (see ``requests_at_once``).
+    at_once: int
+
+
+def plan_for(ctx: Context, engine: Engine, key: str, length: str) -> Plan:
+    hint, final_tokens = LENGTHS[length]
+    return Plan(
+        first=prompt(ctx, key, PROMPTS, length=hint, text="{text}"),
+        combine=prompt(ctx, "summarize.combine", PROMPTS, length=hint, text="{text}"),
+        final_tokens=final_tokens,
+        at_once=requests_at_once(ctx, engine),
+    )
+
+
+async def map_reduce(engine: Engine, pieces: list[str], plan: Plan) -> Summary:
     """Summarize ``pieces`` (sentences or chat lines) whatever their total length.
 
-    Each round packs the pieces into chunks that fit the prompt, summarizes
-    all chunks in one ``generate_batch`` and continues with the summaries;
-    when everything fits one prompt, that prompt gives the final summary.
+    Each round packs the pieces into chunks that fit the prompt, summarizes them
+    in waves the engine accepts, and continues with the summaries; when they fit
+    one prompt, that prompt gives the final summary. Why it always ends:
+
+    - each chunk summary is clipped to at most 1/``SHRINK`` of its chunk's
+      tokens, so a round's summaries total at most half of what it read;
+    - a round that would not read at most half of what the round before read
+      (a tokenizer that counts joined text higher) is not run;
+    - at most ``MAX_ROUNDS`` rounds run, then the start of what is left is read,
+      and the reply says so.
     """
-    hint, final_tokens = LENGTHS[length]
-    parts = rounds = 0
+    template, sizes, parts, cut = plan.first, [], 0, False
     while True:
-        template = prompt(ctx, key, PROMPTS, length=hint, text="{text}")
         budget = engine.max_source_tokens - engine.count_tokens(template.replace("{text}", ""))
         if budget < 8:
             raise UserError("The summary prompt leaves no room for text with this model.")
         chunks = pack_by_tokens(engine, pieces, budget)
-        if len(chunks) <= 1 or rounds >= MAX_ROUNDS:
-            # After MAX_ROUNDS the summaries are not shrinking: the first chunk is the best left.
-            final = await engine.generate(
-                template.replace("{text}", chunks[0] if chunks else ""),
-                GenerationOptions(max_new_tokens=output_budget(engine, final_tokens)),
-            )
-            return Summary(final.text.strip() or "(The model returned no summary.)", parts, rounds)
-        options = GenerationOptions(max_new_tokens=output_budget(engine, MAP_TOKENS))
-        results = await engine.generate_batch(
-            [template.replace("{text}", chunk) for chunk in chunks], options
-        )
-        pieces = [r.text.strip() for r in results if r.text.strip()] or chunks[:1]
+        size = sum(engine.count_tokens(chunk) for chunk in chunks)
+        shrunk = not sizes or size <= sizes[-1] // SHRINK
+        if len(chunks) <= 1 or len(sizes) >= MAX_ROUNDS or not shrunk:
+            return await _final(engine, template, chunks, plan, Summary("", parts, sizes, cut))
+        sizes.append(size)
+        pieces = await _summarize_chunks(engine, template, chunks, plan.at_once)
+        if not pieces:  # no summary of any part: go on with the start of the text, and say so
+            pieces, cut = [clip(engine, chunks[0], engine.count_tokens(chunks[0]) // SHRINK)], True
         parts = parts or len(chunks)
-        rounds += 1
-        key = "summarize.combine"
+        template = plan.combine
+
+
+async def _summarize_chunks(
+    engine: Engine, template: str, chunks: list[str], at_once: int
+) -> list[str]:
+    """One round: a summary per chunk, each at most 1/``SHRINK`` of its chunk's tokens.
+
+    ``max_new_tokens`` keeps generation short; the clip, by the engine's own
+    count of the text, is what guarantees the bound, since a model's decoded
+    output can count more tokens than it generated.
+    """
+    allowances = [min(MAP_TOKENS, engine.count_tokens(chunk) // SHRINK) for chunk in chunks]
+    options = GenerationOptions(max_new_tokens=output_budget(engine, max(allowances) - 1))
+    prompts = [template.replace("{text}", chunk) for chunk in chunks]
+    results = await generate_in_waves(engine, prompts, options, at_once)
+    clipped = (
+        clip(engine, result.text.strip(), allowance)
+        for result, allowance in zip(results, allowances, strict=True)
+    )
+    return [summary for summary in clipped if summary]
+
+
+async def _final(
+    engine: Engine, template: str, chunks: list[str], plan: Plan, summary: Summary
+) -> Summary:
+    """The last prompt: everything left when it fits one chunk, else its first chunk."""
+    summary.cut = summary.cut or len(chunks) > 1
+    if not chunks:
+        summary.text = NO_SUMMARY
+        return summary
+    final = await engine.generate(
+        template.replace("{text}", chunks[0]),
+        GenerationOptions(max_new_tokens=output_budget(engine, plan.final_tokens)),
+    )
+    summary.text = final.text.strip() or NO_SUMMARY
+    return summary
 
 
 def _with_parts(text: str, result: Summary) -> str:
+    if result.cut:
+        return (
+            f"{text}\n\n(The input was too long to summarize whole, so this summary covers "
+            "only its first part; summarize a shorter text or period to cover all of it.)"
+        )
     if not result.parts:
         return text
     return (

@@ -20,10 +20,12 @@ from bot.plugins import Task, command
 from tasks._language import (
     Engine,
     cut_words,
+    generate_in_waves,
     get_engine,
     input_text,
     output_budget,
     prompt,
+    requests_at_once,
     sentences,
 )
 from tasks.languages import detect, display, resolve_language
@@ -32,8 +34,9 @@ PROMPTS = {
     "translate.known_source": "Translate {source} to {target}:\n{text}",
     "translate.unknown_source": "Translate to {target}:\n{text}",
 }
-#: A list marker or indentation at the start of a line, kept untranslated.
-_LINE_PREFIX = re.compile(r"^(\s*(?:[-*•]|\d{1,3}[.)])?\s*)(.*)$")
+#: A list marker or indentation at the start of a line, kept untranslated. A marker is
+#: followed by a space, so "3.5 percent" or "-5 degrees" stay whole sentences.
+_LINE_PREFIX = re.compile(r"^(\s*(?:(?:[-*•]|\d{1,3}[.)])(?=\s))?\s*)(.*)$")
 MAX_SEGMENTS = 400
 
 
@@ -70,13 +73,16 @@ def parse_request(args: str, default_target: str) -> tuple[str, str | None, str]
     return target or default_target, source, rest
 
 
-def split_lines(text: str) -> list[_Line]:
-    """Each line as (prefix to keep, sentences to translate); blank lines have no sentences."""
+def split_lines(text: str, language: str | None = None) -> list[_Line]:
+    """Each line as (prefix to keep, sentences to translate); blank lines have no sentences.
+
+    Sentences follow the source language's rules ("3. Mai" is a date in German).
+    """
     lines = []
     for raw in text.split("\n"):
         match = _LINE_PREFIX.match(raw)
         prefix, body = (match[1], match[2]) if match else ("", raw)
-        lines.append(_Line(prefix if body.strip() else raw, sentences(body)))
+        lines.append(_Line(prefix if body.strip() else raw, sentences(body, language or "en")))
     return lines
 
 
@@ -108,7 +114,7 @@ class Translate(Task):
         pair_model = _pair_model(ctx, source, target)
         async with ctx.working():
             engine = await get_engine(ctx, pair_model)
-            lines = split_lines(text)
+            lines = split_lines(text, source)
             template = _template(ctx, source, target, marian=pair_model is not None)
             budget = engine.max_source_tokens - engine.count_tokens(template.replace("{text}", ""))
             if budget < 8:
@@ -131,7 +137,8 @@ class Translate(Task):
                     f"That text has {len(segments)} sentences; I translate at most "
                     f"{MAX_SEGMENTS} at a time. Please send it in parts."
                 )
-            outputs = await _translate_all(engine, template, segments)
+            at_once = requests_at_once(ctx, engine)
+            outputs = await _translate_all(engine, template, segments, at_once)
         translated = iter(outputs)
         body = "\n".join(
             line.prefix + " ".join(next(translated) for _ in line.segments) for line in lines
@@ -164,11 +171,12 @@ def _template(ctx: Context, source: str | None, target: str, *, marian: bool) ->
     )
 
 
-async def _translate_all(engine: Engine, template: str, segments: list[str]) -> list[str]:
-    """Every segment in one batched submission; an empty output keeps the original segment."""
+async def _translate_all(
+    engine: Engine, template: str, segments: list[str], at_once: int
+) -> list[str]:
+    """Every segment, batched in waves the engine accepts; an empty output keeps the segment."""
     longest = max(engine.count_tokens(s) for s in segments)
     options = GenerationOptions(max_new_tokens=output_budget(engine, 2 * longest + 16))
-    results = await engine.generate_batch(
-        [template.replace("{text}", s) for s in segments], options
-    )
+    prompts = [template.replace("{text}", s) for s in segments]
+    results = await generate_in_waves(engine, prompts, options, at_once)
     return [r.text.strip() or s for r, s in zip(results, segments, strict=True)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import EngineBusy, EngineError, EngineTimeout, ModelNotAvailable
+from .errors import EngineBusy, EngineClosed, EngineError, EngineTimeout, ModelNotAvailable
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -42,6 +42,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Engine",
     "EngineBusy",
+    "EngineClosed",
     "EngineError",
     "EnginePool",
     "EngineTimeout",

@@ -46,17 +46,9 @@ def _friendly(fn: Callable[..., None]) -> Callable[..., None]:
 @_friendly
 def pull(name: Annotated[str, typer.Argument(help="Hub id, e.g. google/flan-t5-small")]) -> None:
     """Download a model into the cache (SEQBOT_MODEL_DIR or the Hugging Face default)."""
-    from . import loader
+    from .download import pull
 
-    try:
-        path = loader.pull(name, _settings().model_dir)
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        typer.echo(
-            f"error: could not download {name!r} (is the network reachable?): {reason}", err=True
-        )
-        raise typer.Exit(1) from None
-    typer.echo(str(path))
+    typer.echo(str(pull(name, _settings().model_dir)))  # errors: one line (_friendly)
 
 
 @model_app.command()
@@ -66,8 +58,8 @@ def info(
         str | None, typer.Argument(help="Directory or hub id (default: SEQBOT_MODEL)")
     ] = None,
 ) -> None:
-    """Show where a model is and what it is, without loading its weights."""
-    from . import loader
+    """Show where a model is and what it is, and how this CPU would run it in int8."""
+    from . import cpu, loader
     from .quant import int8_available
     from .tokenizer import model_max_length
 
@@ -88,6 +80,7 @@ def info(
         "max_source_tokens": model_max_length(directory) or cfg.get("max_position_embeddings"),
         "weights": ", ".join(f"{p.name} ({_size(p)})" for p in weights) or "none",
         "int8_available": int8_available(),
+        **cpu.describe(settings.engine_int8_path),
     }
     for key, value in rows.items():
         typer.echo(f"{key:18} {value}")
@@ -117,6 +110,7 @@ def generate(
     engine = Engine.load(
         model or settings.model,
         int8=settings.engine_int8 if int8 is None else int8,
+        int8_path=settings.engine_int8_path,
         threads=settings.engine_threads,
         max_batch=settings.engine_max_batch,
         max_queue=max(settings.engine_max_queue, len(inputs)),

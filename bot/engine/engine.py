@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 import torch
 
 from . import loader
+from .cpu import Int8Path, choose_int8_path
 from .decoding import TokenRules, strategy_for
 from .errors import EngineTimeout
 from .layers import replace_linears
@@ -34,6 +37,7 @@ class Engine:
         name: str,
         *,
         int8: bool = True,
+        int8_path: Int8Path | str | None = None,
         threads: int = 0,
         max_batch: int = 32,
         max_queue: int = 256,
@@ -55,8 +59,10 @@ class Engine:
         self.int8 = bool(int8 and int8_available())
         if int8 and not self.int8:
             log.warning("int8 linear layers are not available in this torch build; using float32")
-        if self.int8 and not getattr(self.model, "quantized", False):
-            _quantize(self.model)
+        self.int8_path = _resolve(int8_path) if self.int8 else None
+        if self.int8_path and not getattr(self.model, "quantized", False):
+            _quantize(self.model, reduce_range=self.int8_path.reduce_range)
+        _log_precision(name, self.int8_path)
         info = self.model.info
         self._rules = TokenRules(
             eos=info.eos_token_id,
@@ -82,6 +88,7 @@ class Engine:
         path_or_hub_id: str,
         *,
         int8: bool = True,
+        int8_path: str | None = None,
         threads: int = 0,
         max_batch: int = 32,
         max_queue: int = 256,
@@ -89,22 +96,26 @@ class Engine:
         timeout: float | None = None,
         max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS,
     ) -> Engine:
-        """Load a model (blocking; call it through ``asyncio.to_thread`` from async code)."""
-        quantize = int8 and int8_available()
+        """Load a model (blocking; call it through ``asyncio.to_thread`` from async code).
+
+        ``int8_path`` (``auto``, ``vnni``, ``avx2``; default ``SEQBOT_ENGINE_INT8_PATH``)
+        picks how int8 layers quantize activations; see :mod:`.cpu`.
+        """
+        path = _resolve(int8_path) if int8 and int8_available() else None
+        convert = partial(_quantize, reduce_range=path.reduce_range) if path else None
 
         def load_here() -> loader.LoadedModel:
             if threads > 0:
                 torch.set_num_threads(threads)
             with torch.inference_mode():
-                return loader.load(
-                    path_or_hub_id, cache_dir, convert=_quantize if quantize else None
-                )
+                return loader.load(path_or_hub_id, cache_dir, convert=convert)
 
         loaded = on_torch_thread(load_here)
         return cls(
             loaded,
             path_or_hub_id,
             int8=int8,
+            int8_path=path,
             threads=threads,
             max_batch=max_batch,
             max_queue=max_queue,
@@ -117,8 +128,21 @@ class Engine:
         self._scheduler.start()
 
     async def stop(self, drain: bool = False) -> None:
-        """Stop the worker; waiting and running requests fail unless ``drain`` is set."""
+        """Stop the worker; waiting and running requests fail unless ``drain`` is set.
+
+        The next request starts it again; use :meth:`close` to retire the engine.
+        """
         await asyncio.to_thread(self._scheduler.stop, drain)
+
+    def close(self, drain: bool = False) -> Coroutine[Any, Any, None]:
+        """Retire the engine for good: every later request gets :class:`EngineClosed`.
+
+        New requests are refused from the call itself, before the returned coroutine
+        runs, so a task still holding an evicted engine can never slip in and restart
+        it. Await the result to stop the worker (after queued work with ``drain``).
+        """
+        self._scheduler.close()
+        return asyncio.to_thread(self._scheduler.stop, drain)
 
     # -- tokens ----------------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
@@ -199,14 +223,29 @@ class Engine:
         return {
             "model": self.name,
             "int8": self.int8,
+            "int8_path": self.int8_path.name if self.int8_path else None,
             "threads": torch.get_num_threads(),
             **self._scheduler.stats(),
         }
 
 
-def _quantize(model: Any) -> None:
+def _quantize(model: Any, reduce_range: bool) -> None:
     """Swap every float linear layer for an int8 one, layer by layer."""
     if hasattr(model, "fold_norm_scales"):
         model.fold_norm_scales()
-    replace_linears(model, Int8Linear)
+    replace_linears(model, partial(Int8Linear, reduce_range=reduce_range))
     model.quantized = True
+
+
+def _resolve(int8_path: Int8Path | str | None) -> Int8Path:
+    return int8_path if isinstance(int8_path, Int8Path) else choose_int8_path(int8_path)
+
+
+def _log_precision(name: str, path: Int8Path | None) -> None:
+    """One line at start saying how this engine computes, so a drift report can be placed."""
+    if path is None:
+        log.info("engine %s: float32 (int8 off)", name)
+        return
+    log.info("engine %s: int8 path %s", name, path)
+    if path.key == "vnni" and choose_int8_path("auto").key != "vnni":
+        log.warning("int8 full range forced on a CPU without VNNI kernels: results will clip")

@@ -33,6 +33,16 @@ class EngineTimeout(EngineBusy):
         super().__init__(message)
 
 
+class EngineClosed(EngineBusy):
+    """The engine was unloaded (evicted from the pool or shut down); asking again reloads it."""
+
+    def __init__(
+        self,
+        message: str = "The language model was just unloaded to make room; please try again.",
+    ) -> None:
+        super().__init__(message)
+
+
 class ModelNotAvailable(UserError):
     """The model is neither a local directory nor in the download cache."""
 

@@ -1,11 +1,20 @@
-"""Several models side by side (e.g. flan-T5 plus Marian translation pairs), loaded lazily."""
+"""Several models side by side (e.g. flan-T5 plus Marian translation pairs), loaded lazily.
+
+An evicted engine is closed: a task still holding it gets ``EngineClosed`` (a "please try
+again" reply) instead of restarting it behind the pool's back; asking the pool again
+loads a fresh one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from .engine import Engine
+if TYPE_CHECKING:
+    # Importing the engine imports torch (seconds); a pool is built at every start, even by
+    # `seqbot chat -c /help`, so the engine module loads only when a model is first needed.
+    from .engine import Engine
 
 
 class EnginePool:
@@ -16,6 +25,7 @@ class EnginePool:
         default_model: str,
         *,
         int8: bool = True,
+        int8_path: str | None = None,
         threads: int = 0,
         max_batch: int = 32,
         max_queue: int = 256,
@@ -26,6 +36,7 @@ class EnginePool:
         self.default_model = default_model
         self._kwargs = dict(
             int8=int8,
+            int8_path=int8_path,
             threads=threads,
             max_batch=max_batch,
             max_queue=max_queue,
@@ -46,6 +57,8 @@ class EnginePool:
         async with self._locks.setdefault(name, asyncio.Lock()):
             engine = self._engines.get(name)
             if engine is None:
+                from .engine import Engine
+
                 engine = await asyncio.to_thread(Engine.load, name, **self._kwargs)  # type: ignore[arg-type]
                 await engine.start()
                 self._engines[name] = engine
@@ -56,8 +69,8 @@ class EnginePool:
     def _evict(self) -> None:
         while len(self._engines) > self.max_loaded:
             _, old = self._engines.popitem(last=False)
-            # Let requests already queued on the evicted engine finish before its worker stops.
-            task = asyncio.create_task(old.stop(drain=True))
+            # Refuse new work now; requests already queued finish before the worker stops.
+            task = asyncio.create_task(old.close(drain=True))
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
 
@@ -67,4 +80,4 @@ class EnginePool:
 
     async def close(self) -> None:
         engines, self._engines = list(self._engines.values()), OrderedDict()
-        await asyncio.gather(*(e.stop() for e in engines), *self._retiring)
+        await asyncio.gather(*(e.close() for e in engines), *self._retiring)

@@ -8,6 +8,8 @@ per call inside the same op) was 2-5x faster than float32 and faster than
 the op directly instead of the deprecated ``torch.ao.quantization.quantize_dynamic``
 wrapper. If a future torch drops the op, :func:`int8_available` says so and the engine
 stays in float32.
+
+Whether activations use the full 8-bit range depends on the CPU: see :mod:`.cpu`.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ def int8_available() -> bool:
 class Int8Linear:
     """A linear layer with symmetric per-output-channel int8 weights."""
 
-    __slots__ = ("_packed", "out_features")
+    __slots__ = ("_packed", "out_features", "reduce_range")
 
-    def __init__(self, linear: Linear) -> None:
+    def __init__(self, linear: Linear, reduce_range: bool = True) -> None:
         weight = linear.weight.float()
         scale = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
         zero = torch.zeros(weight.shape[0], dtype=torch.long)
@@ -46,8 +48,9 @@ class Int8Linear:
             qweight = torch._make_per_channel_quantized_tensor(q, scale, zero, 0)
             self._packed = torch.ops.quantized.linear_prepack(qweight, linear.bias)
         self.out_features = weight.shape[0]
+        # Full-range activations halve the drift against float32, but only VNNI kernels
+        # can sum their products without int16 saturation (see .cpu).
+        self.reduce_range = reduce_range
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        # reduce_range=False: VNNI has no 16-bit accumulation overflow issue, and the
-        # full 8-bit activation range halves the drift against float32.
-        return torch.ops.quantized.linear_dynamic(x, self._packed, False)
+        return torch.ops.quantized.linear_dynamic(x, self._packed, self.reduce_range)

@@ -1,8 +1,10 @@
 """Continuous batching off the event loop.
 
-Every step: drop cancelled requests, admit waiting ones (their encoder pass batched
-together), decode one token for every live row at its own position, and retire finished
-requests at once. New requests therefore join a batch that is already decoding. Results
+A request takes free batch slots the moment it is submitted; only requests that find
+none wait, and only those count against ``max_queue``. A cancelled or timed-out request
+gives its slot or queue place back at once. Every step: retire cancelled requests, encode
+the admitted ones (batched together), decode one token for every live row at its own
+position, and retire finished requests at once. New requests therefore join a batch that is already decoding. Results
 go back to each caller's event loop with ``call_soon_threadsafe``; the event loop never
 runs model code.
 """
@@ -25,7 +27,7 @@ import torch
 from .base import Seq2SeqModel
 from .cache import KVCache
 from .decoding import Strategy, TokenRules
-from .errors import EngineBusy, EngineError
+from .errors import EngineBusy, EngineClosed, EngineError
 from .options import GenerationResult, ScoreResult
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,16 @@ class Request:
     rows: list[int] = field(default_factory=list)
     position: int = 0  # decoder positions already in the cache
     cancelled: bool = False
+    held: int = 0  # batch slots reserved for it; 0 while it waits in the queue
 
     @property
     def rows_needed(self) -> int:
         return self.strategy.rows if self.strategy else 0
+
+    @property
+    def slots(self) -> int:
+        """Batch slots it occupies from admission until it leaves; a score takes one."""
+        return max(1, self.rows_needed)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -104,7 +112,10 @@ class Scheduler:
             info.bad_token_ids,
         )
         self._rules = rules
+        # Admitted requests (slots held) first, then those waiting for a slot, in order.
         self._pending: deque[Request] = deque()
+        self._used = 0  # slots held by admitted requests, running or about to run
+        self._waiting = 0  # requests in _pending without a slot: what max_queue limits
         self._active: list[Request] = []
         self._owner: list[Request | None] = [None] * max_batch
         self._tokens = [0] * max_batch
@@ -115,13 +126,14 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._draining = False
+        self._closed = False  # for good: no restart, every new request refused
         self._recent: deque[tuple[float, int]] = deque()
         self.counters = {"requests": 0, "tokens": 0, "steps": 0, "failed": 0, "cancelled": 0}
 
     # -- caller side (event loop thread) ---------------------------------------------
     def start(self) -> None:
         with self._cv:
-            if self._thread is not None and self._thread.is_alive():
+            if self._closed or (self._thread is not None and self._thread.is_alive()):
                 return
             self._stopping = self._draining = False
             self._thread = threading.Thread(target=self._run, name="seqbot-engine", daemon=True)
@@ -132,19 +144,37 @@ class Scheduler:
         return self._thread is not None and self._thread.is_alive() and not self._stopping
 
     def submit(self, request: Request) -> None:
+        """Admit into free batch slots at once; only requests that find none wait in line."""
         with self._cv:
+            if self._closed:
+                raise EngineClosed()
             if self._stopping or self._draining:
                 raise EngineBusy()
-            if len(self._pending) >= self.max_queue:
+            if not self._waiting and self._used + request.slots <= self.max_batch:
+                self._hold(request)
+            elif self._waiting >= self.max_queue:
                 raise EngineBusy()
+            else:
+                self._waiting += 1
             self._pending.append(request)
             self._cv.notify()
 
     def cancel(self, request: Request) -> None:
-        """Mark a request abandoned; the worker frees its rows at the next step."""
+        """Drop an abandoned request from the counts now; the worker frees its rows next step."""
         with self._cv:
             request.cancelled = True
+            if request in self._pending:  # not started: nothing on the model thread to undo
+                self._pending.remove(request)
+                self.counters["cancelled"] += 1
+                if not request.held:
+                    self._waiting -= 1
+            self._release(request)
             self._cv.notify()
+
+    def close(self) -> None:
+        """Refuse new requests from now on (non-blocking); :meth:`stop` ends the worker."""
+        with self._cv:
+            self._closed = True
 
     def stop(self, drain: bool = False) -> None:
         """Stop the worker (blocking); with ``drain`` finish queued work first."""
@@ -157,7 +187,11 @@ class Scheduler:
             self._cv.notify()
         if self._thread is not None:
             self._thread.join()
-        self._fail_all(EngineBusy("The language model was restarted; please try again."))
+        self._fail_all(
+            EngineClosed()
+            if self._closed
+            else EngineBusy("The language model was restarted; please try again.")
+        )
 
     def stats(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -167,10 +201,12 @@ class Scheduler:
         span = now - window[0][0] if window else 0.0
         tokens = sum(n for _, n in window)
         return {
-            "queue_depth": len(self._pending),
+            "running": self.running,
+            "queue_depth": self._waiting,
             "active_requests": len(self._active),
             "active_sequences": self._n,
             "max_batch": self.max_batch,
+            "max_queue": self.max_queue,
             "tokens_per_second": tokens / span if span > 0 else 0.0,
             **self.counters,
         }
@@ -192,6 +228,7 @@ class Scheduler:
                 error = EngineError(f"generation failed: {exc}")
                 for req in admitted:  # taken from the queue; settling twice is a no-op
                     self._resolve(req, None, error)
+                    self._release(req)
                 self._fail_all(error, pending=False)
             with self._cv:
                 self._cv.notify_all()
@@ -202,15 +239,39 @@ class Scheduler:
         with torch.inference_mode():
             self._step(admitted)
 
+    # -- batch slots (callers hold self._cv; it is reentrant) -------------------------------
+    def _hold(self, req: Request) -> None:
+        req.held = req.slots
+        self._used += req.held
+
+    def _release(self, req: Request) -> None:
+        """Give back a request's slots (idempotent) and admit waiting requests into them."""
+        with self._cv:
+            if not req.held:
+                return
+            self._used -= req.held
+            req.held = 0
+            for waiting in self._pending:
+                if waiting.held:
+                    continue
+                if self._used + waiting.slots > self.max_batch:
+                    break  # first come, first served: nobody overtakes a wide beam request
+                self._hold(waiting)
+                self._waiting -= 1
+            self._cv.notify()
+
     def _take_admissible(self) -> list[Request]:
+        """Admitted requests to encode this step, within the per-step token budget."""
         taken: list[Request] = []
-        free = self.max_batch - self._n
+        # Cancelled rows are retired at the start of the step, before new ones are filled.
+        free = self.max_batch - sum(len(r.rows) for r in self._active if not r.cancelled)
         budget = ADMIT_TOKEN_BUDGET
-        while self._pending:
+        while self._pending and self._pending[0].held:
             req = self._pending[0]
             if req.cancelled or req.future.done():
                 self._pending.popleft()
                 self.counters["cancelled"] += 1
+                self._release(req)
                 continue
             cost = len(req.source) * max(1, len(req.candidates))
             if req.rows_needed > free or (taken and cost > budget):
@@ -228,8 +289,12 @@ class Scheduler:
         self._compact()
         new = []
         for req in admitted:
-            if req.kind == "score":
+            if req.cancelled or req.future.done():  # abandoned after it was taken
+                self.counters["cancelled"] += 1
+                self._release(req)
+            elif req.kind == "score":
                 self._guard(req, self._score, req)
+                self._release(req)
             else:
                 new.append(req)
         if new:
@@ -258,10 +323,12 @@ class Scheduler:
             doomed = list(self._active) + (list(self._pending) if pending else [])
             if pending:
                 self._pending.clear()
+                self._waiting = 0
         for req in doomed:
             self._resolve(req, None, error)
             if req in self._active:
                 self._retire(req)
+            self._release(req)
         self._compact()
 
     # -- admission ---------------------------------------------------------------------
@@ -377,6 +444,7 @@ class Scheduler:
         req.rows = []
         if req in self._active:
             self._active.remove(req)
+        self._release(req)
 
     def _compact(self) -> None:
         """Move live tail rows into holes so live rows are exactly ``0..n-1``."""

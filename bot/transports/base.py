@@ -72,6 +72,10 @@ class TransportStartError(Exception):
     """A transport cannot start (bad token, missing secret); the message is one safe line."""
 
 
+class PlatformUnreachable(TransportStartError):
+    """The platform's API could not be reached at start; worth retrying, unlike a bad token."""
+
+
 class UnknownPlatform(DeliveryError):
     """No transport for that platform is running in this process."""
 

@@ -36,7 +36,8 @@ _PLAIN = replace(PLAIN, link=lambda label, url: f"{label} <{url}>")
 class ConsoleTransport(Transport):
     """The terminal as a chat platform: one user, one private chat."""
 
-    output: TextIO = field(default_factory=lambda: sys.stdout)
+    #: Where replies go; None means whatever ``sys.stdout`` is at the time of sending.
+    output: TextIO | None = None
     user_id: str = field(default_factory=getpass.getuser)
     color: bool | None = None
     platform: str = "console"
@@ -45,9 +46,14 @@ class ConsoleTransport(Transport):
 
     def __post_init__(self) -> None:
         if self.color is None:
-            self.color = self.output.isatty()
+            self.color = self._stream().isatty()
         self._bot: Bot | None = None
         self._counter = 0
+
+    def _stream(self) -> TextIO:
+        # Looked up per send: the interactive prompt replaces sys.stdout with prompt_toolkit's
+        # proxy, which prints above the prompt and redraws it, half-typed input included.
+        return self.output if self.output is not None else sys.stdout
 
     async def start(self, bot: Bot) -> None:
         self._bot = bot
@@ -62,7 +68,7 @@ class ConsoleTransport(Transport):
         text = render(reply.text, _ANSI if self.color else _PLAIN)
         if reply.buttons:
             text += "\n" + "  ".join(f"[{b.label}: /press {b.action}]" for b in reply.buttons)
-        print(text, file=self.output, flush=True)
+        print(text, file=self._stream(), flush=True)
         self._counter += 1
         return f"out-{self._counter}"
 
@@ -95,9 +101,11 @@ class ConsoleTransport(Transport):
         return [reply for _, reply in self.sent[before:]]
 
 
-async def interactive(transport: ConsoleTransport, *, prompt: str = "you> ") -> None:
-    """Read lines until EOF or /quit; a terminal gets line editing and history."""
-    if sys.stdin.isatty():
+async def interactive(
+    transport: ConsoleTransport, *, prompt: str = "you> ", terminal: bool | None = None
+) -> None:
+    """Read lines until EOF or /quit; a terminal (stdin a TTY by default) gets line editing."""
+    if sys.stdin.isatty() if terminal is None else terminal:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.patch_stdout import patch_stdout
 

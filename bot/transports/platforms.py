@@ -31,9 +31,7 @@ def _slack(settings: Settings) -> Transport | None:
 FACTORIES: list[Callable[[Settings], Transport | None]] = [_telegram, _slack]
 
 HINTS = (
-    "No chat platform is configured.\n"
-    "  Telegram: set SEQBOT_TELEGRAM_TOKEN (from @BotFather).\n"
-    "  Slack:    set SEQBOT_SLACK_BOT_TOKEN and SEQBOT_SLACK_SIGNING_SECRET (HTTP mode)\n"
-    "            or SEQBOT_SLACK_APP_TOKEN (Socket Mode).\n"
-    "To try seqbot in this terminal instead, run: seqbot chat"
+    "No chat platform is configured: set SEQBOT_TELEGRAM_TOKEN (from @BotFather), or "
+    "SEQBOT_SLACK_BOT_TOKEN with SEQBOT_SLACK_SIGNING_SECRET (HTTP mode) or "
+    "SEQBOT_SLACK_APP_TOKEN (Socket Mode); to try seqbot in this terminal, run: seqbot chat"
 )

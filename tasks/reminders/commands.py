@@ -7,7 +7,6 @@ process is delivered by whichever process runs a transport for its platform.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.plugins import Task, action, command, dialog_step
 from storage import reminders as store
 from storage.models import Reminder, ReminderStatus
 from storage.people import set_user_setting
+from tasks._numbers import parse_id
 from tasks.reminders.formatting import confirmation, describe_rrule, listing, strip_markup
 from tasks.reminders.parsing import format_local, parse_duration, parse_reminder
 
@@ -72,12 +72,14 @@ class Reminders(Task):
             max_years=ctx.settings.reminder_max_years_ahead,
         )  # fmt: skip
         if zone is None and parsed.uses_zone and not ctx.user.timezone_set:
+            pending = {"who": who, "spec": spec, "text": strip_markup(parsed.text)}
             await ctx.ask(
                 f"Which time zone are you in? I'll use **{ctx.user.timezone}** unless you name "
                 "another (for example Europe/Berlin); reply `ok` to keep it. "
                 "You can change it any time with /settings timezone.",
                 step="timezone",
-                data={"who": who, "spec": spec},
+                data=pending,
+                on_abandon=_dropped_note(pending),
             )
             return None
         mention = None
@@ -113,7 +115,7 @@ class Reminders(Task):
                 zone = parse_timezone(answer)
             except UserError as exc:
                 await ctx.ask(f"{exc} Or reply `ok` to keep {ctx.user.timezone}.",
-                              step="timezone", data=data)  # fmt: skip
+                              step="timezone", data=data, on_abandon=_dropped_note(data))  # fmt: skip
                 return None
         async with ctx.db.session() as session:
             await set_user_setting(session, ctx.user.id, timezone=zone)
@@ -138,18 +140,20 @@ class Reminders(Task):
         return listing(found)
 
     async def _find(self, ctx: Context, session: AsyncSession, raw: str) -> Reminder:
-        match = re.fullmatch(r"#?(\d{1,9})", raw.strip())
-        if not match:
-            raise UsageError("Which reminder? Give its number, for example /remind cancel 12.")
+        missing = "I have no reminder #{id} for you; /remind list shows yours."
+        reminder_id = parse_id(
+            raw, usage="Which reminder? Give its number, for example /remind cancel 12.",
+            missing=missing,
+        )  # fmt: skip
         reminder = await store.reminder_in_reach(
             session,
-            int(match[1]),
+            reminder_id,
             user_id=ctx.user.id,
             platform=ctx.message.platform,
             chat_external_id=ctx.message.chat_id,
         )
         if reminder is None:
-            raise UserError(f"I have no reminder #{match[1]} for you; /remind list shows yours.")
+            raise UserError(missing.format(id=reminder_id))
         return reminder
 
     async def _cancel(self, ctx: Context, raw: str) -> str:
@@ -224,6 +228,15 @@ class Reminders(Task):
     @action("done")
     async def done_button(self, ctx: Context, payload: str) -> str | None:
         return await self._done(ctx, payload)
+
+
+def _dropped_note(pending: dict[str, Any]) -> str:
+    """What the user hears when a command comes before the time zone answer."""
+    text = pending.get("text") or pending["spec"]
+    return (
+        f"I dropped your pending reminder “{text}” because you sent another command; "
+        f"send it again: /remind {pending['who']} {pending['spec']}"
+    )
 
 
 def _now(ctx: Context) -> datetime:

@@ -52,7 +52,7 @@ def confirmation(reminder: Reminder, *, zone_note: str = "") -> str:
     """What the bot understood: text, next time in the user's zone, recurrence, id."""
     lines = [
         f"OK, reminder #{reminder.id}: **{reminder.text}**",
-        f"Next: {format_local(reminder.due_at, reminder.timezone)} ({reminder.timezone})",
+        f"Next: {format_local(reminder.due_at, reminder.timezone)}",
     ]
     if reminder.rrule:
         lines.append(f"Repeats: {describe_rrule(reminder.rrule)}")

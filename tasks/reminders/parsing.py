@@ -28,6 +28,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from bot.errors import UsageError
+from tasks._numbers import check_span, whole_number
 
 ACCEPTED_FORMS = (
     "in 10 minutes · tomorrow at 9 · on friday 15:30 · 2026-12-24 18:00 · "
@@ -74,6 +75,11 @@ _DATE_HINT = re.compile(
 )
 _FILLER = re.compile(r"^(?:to|that|about|:|-|,)\s+", re.I)
 DEFAULT_HOUR = 9
+#: The longest snooze; longer ones are new reminders.
+MAX_SNOOZE = timedelta(days=366)
+_SNOOZE_RANGE = "Snooze for between a minute and a year, for example 10m, 1h or 2 days."
+#: (amount, unit) pairs such as (10, "minutes"); units are the values of ``_UNITS``.
+Pieces = list[tuple[float, str]]
 
 
 @dataclass(frozen=True)
@@ -93,20 +99,20 @@ def parse_reminder(spec: str, *, now: datetime, zone: str, max_years: int = 5) -
     if not spec:
         raise UsageError("Tell me when and what, for example: /remind me in 10 minutes to stretch.")
     if spec.lower().startswith("every "):
-        parsed = _parse_recurrence(spec, now, zone)
+        parsed = _parse_recurrence(spec, now, zone, max_years)
     elif match := _RELATIVE.match(spec):
-        due = _after_span(match["span"], now, zone)
+        pieces = _pieces(match["span"])
+        check_span(pieces, _horizon(max_years), _too_far(max_years))
+        due = _after_span(pieces, now, zone)
         parsed = ParsedWhen(_text(spec[match.end() :]), due, None, False)
     else:
-        parsed = _parse_absolute(spec, now, zone)
+        parsed = _parse_absolute(spec, now, zone, max_years)
     if not parsed.text:
         raise UsageError("What should I remind you of? Put the text after the time.")
     if parsed.due_at <= now:
-        raise UsageError(
-            f"That time ({format_local(parsed.due_at, zone)}) is already past; give a future one."
-        )
+        raise UsageError(_already_past(parsed.due_at.astimezone(ZoneInfo(zone)), zone))
     if parsed.due_at > now + relativedelta(years=max_years):
-        raise UsageError(f"That is too far ahead; reminders can be at most {max_years} years out.")
+        raise UsageError(_too_far(max_years))
     return parsed
 
 
@@ -116,10 +122,12 @@ def parse_duration(text: str) -> timedelta:
     match = re.fullmatch(rf"(?P<span>{_PIECE}(?:(?:\s*(?:,|and)\s*|\s+){_PIECE})*)", cleaned)
     if not match:
         raise UsageError(f"I can't read {text.strip()!r} as a duration; try 10m, 1h or 2 days.")
-    calendar, delta = _span_parts(match["span"])
+    pieces = _pieces(match["span"])
+    check_span(pieces, MAX_SNOOZE, _SNOOZE_RANGE)
+    calendar, delta = _span_parts(pieces)
     delta += timedelta(days=calendar.days)  # relativedelta keeps weeks as days
-    if calendar.months or calendar.years or delta <= timedelta(0) or delta > timedelta(days=366):
-        raise UsageError("Snooze for between a minute and a year, for example 10m, 1h or 2 days.")
+    if calendar.months or calendar.years or delta <= timedelta(0) or delta > MAX_SNOOZE:
+        raise UsageError(_SNOOZE_RANGE)
     return delta
 
 
@@ -147,9 +155,25 @@ def localize(wall: datetime, zone: str) -> datetime:
 
 
 def format_local(moment: datetime, zone: str) -> str:
-    """``Fri 4 Dec 2026, 15:30`` in the given zone."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    """``Fri 4 Dec 2026, 15:30 (Europe/Berlin)``: the zone is named, so the time is unambiguous."""
+    return _format_wall(moment.astimezone(ZoneInfo(zone)), zone)
+
+
+def _format_wall(local: datetime, zone: str) -> str:
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
+
+
+def _horizon(max_years: int) -> timedelta:
+    """At least ``max_years`` calendar years: a bound for checks before the exact one."""
+    return timedelta(days=366 * max_years + 1)
+
+
+def _too_far(max_years: int) -> str:
+    return f"That is too far ahead; reminders can be at most {max_years} years out."
+
+
+def _already_past(local: datetime, zone: str) -> str:
+    return f"That time, {_format_wall(local, zone)}, is already past; give a future one."
 
 
 def _text(rest: str) -> str:
@@ -159,26 +183,39 @@ def _text(rest: str) -> str:
     return rest.strip()
 
 
-def _span_parts(span: str) -> tuple[relativedelta, timedelta]:
-    """Days and longer are calendar steps (wall clock); hours and minutes are absolute."""
-    calendar = relativedelta()
-    absolute = timedelta(0)
+def _pieces(span: str) -> Pieces:
+    """``"1 hour and 30 min"`` → ``[(1, "hours"), (30, "minutes")]``, numbers not yet bounded."""
     span = re.sub(r"\band\b|,", " ", span, flags=re.I)  # "and" would read as "an" + "d"
+    pieces: Pieces = []
     for amount, unit in re.findall(rf"\b({_AMOUNT})\s*({_UNIT})\b", span, re.I):
         word = " ".join(amount.lower().split())
-        number: float = 0.5 if word.startswith("half") else int(_WORD_NUMBERS.get(word, 0) or word)
-        kind = _UNITS[unit.lower()]
+        if word.startswith("half"):
+            number: float = 0.5
+        else:
+            number = _WORD_NUMBERS.get(word) or whole_number(word) or 0
+        pieces.append((number, _UNITS[unit.lower()]))
+    return pieces
+
+
+def _span_parts(pieces: Pieces) -> tuple[relativedelta, timedelta]:
+    """Days and longer are calendar steps (wall clock); hours and minutes are absolute.
+
+    Callers bound ``pieces`` with :func:`check_span` first: the arithmetic overflows.
+    """
+    calendar = relativedelta()
+    absolute = timedelta(0)
+    for number, kind in pieces:
         if kind in ("minutes", "hours") or (kind in ("days", "weeks") and number < 1):
             absolute += timedelta(**{kind: number})  # "half a day" is twelve real hours
         else:
-            calendar += relativedelta(**{kind: max(int(number), 1)})
+            calendar += relativedelta(**{kind: int(number)})
     return calendar, absolute
 
 
-def _after_span(span: str, now: datetime, zone: str) -> datetime:
-    """``now`` moved by ``span``: "in 1 day" keeps the wall-clock time across a DST change,
+def _after_span(pieces: Pieces, now: datetime, zone: str) -> datetime:
+    """``now`` moved by ``pieces``: "in 1 day" keeps the wall-clock time across a DST change,
     "in 24 hours" is 24 real hours."""
-    calendar, absolute = _span_parts(span)
+    calendar, absolute = _span_parts(pieces)
     moved = now
     if calendar:
         local = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
@@ -186,7 +223,7 @@ def _after_span(span: str, now: datetime, zone: str) -> datetime:
     return (moved + absolute).astimezone(UTC)
 
 
-def _parse_absolute(spec: str, now: datetime, zone: str) -> ParsedWhen:
+def _parse_absolute(spec: str, now: datetime, zone: str, max_years: int) -> ParsedWhen:
     local_now = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     # dateparser does its relative arithmetic on aware times and then converts, which puts
     # "tomorrow at 9" at 10:00 the day after a spring-forward change. So it gets the user's
@@ -217,6 +254,11 @@ def _parse_absolute(spec: str, now: datetime, zone: str) -> ParsedWhen:
             found = local_now.replace(hour=found.hour, minute=found.minute, second=0, microsecond=0)
             if found <= local_now:
                 found += timedelta(days=1)
+        # Checked on the wall clock: near the years 1 and 9999 the UTC instant does not exist.
+        if found - local_now > _horizon(max_years):
+            raise UsageError(_too_far(max_years))
+        if local_now - found > timedelta(days=2):
+            raise UsageError(_already_past(found, zone))
         return ParsedWhen(_text(" ".join(words[size:])), localize(found, zone), None, True)
     raise UsageError(f"I can't tell when that is. Accepted forms: {ACCEPTED_FORMS}.")
 
@@ -226,17 +268,15 @@ def _only_time(expression: str) -> bool:
     return not without.strip()
 
 
-def _parse_recurrence(spec: str, now: datetime, zone: str) -> ParsedWhen:
+def _parse_recurrence(spec: str, now: datetime, zone: str, max_years: int) -> ParsedWhen:
     match = _RECURRENCE.match(spec)
     if not match:
         raise UsageError(f"I can't read that repetition. Accepted forms: {ACCEPTED_FORMS}.")
     what = match["what"].lower()
-    interval = 2 if match["other"] else int(match["n"] or 1)
+    interval = _interval(match, now, max_years)
     time = match["attime"] or match["time"]
     parts: list[str] = []
     if what.startswith(("minute", "min")):
-        if interval < 5:
-            raise UsageError("The most often I can repeat is every 5 minutes.")
         parts = ["FREQ=MINUTELY"]
     elif what.startswith("hour"):
         parts = ["FREQ=HOURLY"]
@@ -281,6 +321,35 @@ def _parse_recurrence(spec: str, now: datetime, zone: str) -> ParsedWhen:
         raise UsageError("That repetition never happens.")
     text = _text(spec[match.end() :])
     return ParsedWhen(text, first, rrule, not what.startswith(("minute", "min", "hour")))
+
+
+def _interval(match: re.Match[str], now: datetime, max_years: int) -> int:
+    """The N of "every N <unit>", refused when it never comes round or is out of reach."""
+    interval = 2 if match["other"] else whole_number(match["n"] or "1") or 0
+    unit = _interval_unit(match["what"].lower(), bool(match["monthday"]))
+    if unit == "minutes" and interval < 5:
+        raise UsageError("The most often I can repeat is every 5 minutes.")
+    if interval < 1:
+        raise UsageError(f"Repeat every 1 {unit[:-1]} or more; every 0 {unit} never comes round.")
+    too_rare = f"Repeat at most every {max_years} years; I keep reminders only that far ahead."
+    check_span([(interval, unit)], _horizon(max_years), too_rare)
+    if now + relativedelta(**{unit: interval}) > now + relativedelta(years=max_years):
+        raise UsageError(too_rare)
+    return interval
+
+
+def _interval_unit(what: str, monthday: bool) -> str:
+    """The unit "every N ..." counts in: named weekdays repeat by the week, "on the 1st" monthly."""
+    if what.startswith(("minute", "min")):
+        return "minutes"
+    if what.startswith("hour"):
+        return "hours"
+    if monthday:
+        return "months"
+    for prefix in ("day", "month", "year"):
+        if what.startswith(prefix):
+            return prefix + "s"
+    return "weeks"
 
 
 def _clock(text: str) -> tuple[int, int]:

@@ -249,3 +249,25 @@ async def test_mention_is_stripped_before_free_text_reaches_the_default_task(mak
     group = IncomingMessage("console", "g1", ChatKind.GROUP, "bob", "Bob", "@seqbot what is T5?")
     await chat.bot.handle(group, chat.console)
     assert [r.text for _, r in chat.console.sent] == ["You asked: what is T5?"]
+
+
+async def test_a_command_instead_of_the_zone_answer_says_the_reminder_was_dropped(make_chat, db):
+    from tasks.reminders import Reminders
+
+    chat = await make_chat(plugins=registry(Reminders()))
+    question = await chat.say_one("/remind me tomorrow at 9 to call Anna")
+    assert "Which time zone" in question
+    assert "Unknown time zone" in await chat.say_one("Mars/Olympus")  # asked again
+    dropped, echoed = await chat.say("/echo something else")
+    assert dropped == (
+        "I dropped your pending reminder “call Anna” because you sent another command; "
+        "send it again: /remind me tomorrow at 9 to call Anna"
+    )
+    assert echoed == "something else"
+    assert await chat.say("Europe/Berlin") == ["I only understand commands here. Try /help."]
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(DialogState)) == 0
+        assert await session.scalar(select(func.count()).select_from(Reminder)) == 0
+    # A question that tells nothing when dropped still just goes away.
+    await chat.say("/survey")
+    assert await chat.say("/echo again") == ["again"]

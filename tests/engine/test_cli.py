@@ -67,4 +67,5 @@ def test_offline_without_the_model_is_one_clear_line() -> None:
 def test_pull_offline_fails_cleanly() -> None:
     result = runner.invoke(model_app, ["pull", "google/flan-t5-small"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: could not download")
+    assert result.stderr.startswith("error: cannot download 'google/flan-t5-small'")
+    assert len(result.stderr.strip().splitlines()) == 1

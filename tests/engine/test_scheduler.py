@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import Engine, EngineBusy, EngineError, EngineTimeout, GenerationOptions, decoding
+from bot.engine.scheduler import on_torch_thread
 from bot.errors import ServiceUnavailable
 
 from .conftest import SENTENCES
@@ -20,6 +24,33 @@ async def wait_until(predicate, limit: float = 30.0) -> None:
     async with asyncio.timeout(limit):
         while not predicate():  # noqa: ASYNC110 - the state lives on the worker thread
             await asyncio.sleep(0.005)
+
+
+@contextlib.contextmanager
+def model_thread_paused() -> Iterator[None]:
+    """Hold the shared model thread, so no engine step runs and queue counts stay exact.
+
+    Load engines before entering: loading runs on the same thread.
+    """
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        release.wait()
+
+    holder = threading.Thread(target=on_torch_thread, args=(hold,))
+    holder.start()
+    holding.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+async def submitted() -> None:
+    """Let every task created so far run to its first await, where it has submitted or failed."""
+    await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -139,3 +170,69 @@ async def test_stats_and_restart(engine: Engine) -> None:
     assert stats["requests"] == 1 and stats["tokens"] == 4
     await engine.stop()
     assert (await engine.generate("hi", GenerationOptions(max_new_tokens=2))).token_ids
+
+
+async def test_a_burst_fills_the_free_rows_and_only_waiting_requests_count(flan_dir: Path) -> None:
+    engine = Engine.load(str(flan_dir), int8=False, max_batch=32, max_queue=4)
+    opts = GenerationOptions(max_new_tokens=2)
+    try:
+        with model_thread_paused():
+            tasks = [
+                asyncio.create_task(engine.generate(SENTENCES[i % len(SENTENCES)], opts))
+                for i in range(64)
+            ]
+            await submitted()
+            refused = [t for t in tasks if t.done() and isinstance(t.exception(), EngineBusy)]
+            assert len(refused) == 64 - 32 - 4  # 32 free rows taken at once, 4 wait
+            assert engine.stats()["queue_depth"] == 4
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        answered = [r for r in results if not isinstance(r, BaseException)]
+        assert len(answered) == 36
+        assert engine.stats()["queue_depth"] == 0
+    finally:
+        await engine.stop()
+
+
+async def test_cancelled_requests_leave_the_count_at_once(flan_dir: Path) -> None:
+    engine = Engine.load(str(flan_dir), int8=False, max_batch=2, max_queue=2)
+    opts = GenerationOptions(max_new_tokens=2)
+    try:
+        with model_thread_paused():
+            running = [asyncio.create_task(engine.generate("hi", opts)) for _ in range(2)]
+            waiting = [asyncio.create_task(engine.generate("hi", opts)) for _ in range(2)]
+            await submitted()
+            assert engine.stats()["queue_depth"] == 2
+            waiting[0].cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting[0]
+            assert engine.stats()["queue_depth"] == 1  # no engine step has run meanwhile
+            running[0].cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running[0]
+            assert engine.stats()["queue_depth"] == 0  # its row went to the waiting request
+            more = [asyncio.create_task(engine.generate("hi", opts)) for _ in range(2)]
+            await submitted()
+            assert not any(t.done() for t in more)  # room for two waiting again
+        done = await asyncio.gather(running[1], waiting[1], *more)
+        assert all(r.token_ids is not None for r in done)
+    finally:
+        await engine.stop()
+
+
+async def test_timed_out_requests_leave_the_count_at_once(flan_dir: Path) -> None:
+    engine = Engine.load(str(flan_dir), int8=False, max_batch=1, max_queue=1)
+    opts = GenerationOptions(max_new_tokens=2)
+    try:
+        with model_thread_paused():
+            running = asyncio.create_task(engine.generate("hi", opts))
+            await submitted()
+            with pytest.raises(EngineTimeout):
+                await engine.generate("hi", opts, timeout=0.01)
+            assert engine.stats()["queue_depth"] == 0
+            waiting = asyncio.create_task(engine.generate("hi", opts))
+            await submitted()
+            assert not waiting.done() and engine.stats()["queue_depth"] == 1
+        assert (await running).token_ids is not None
+        assert (await waiting).token_ids is not None
+    finally:
+        await engine.stop()

@@ -6,6 +6,7 @@ line on an ``O_APPEND`` descriptor, so lines survive a SIGKILL) and exits once
 no reminder is pending or being sent.
 
     python -m tests.reminders.dispatch_worker URL SCHEMA OUT [--delay-ms N] [--lease S]
+        [--batch N] [--concurrency N] [--send-timeout S] [--margin S]
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ async def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--lease", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--send-timeout", type=float, default=20.0)
+    parser.add_argument("--margin", type=float, default=5.0)
     args = parser.parse_args()
 
     db = Database(args.url, connect_args={"server_settings": {"search_path": args.schema}})
@@ -66,7 +70,11 @@ async def main() -> None:
     registry.register(FileTransport(args.out, args.delay_ms / 1000))
     services = Services(settings=settings, db=db, transports=registry, plugins=PluginRegistry())
     policy = DispatchPolicy(
-        batch_size=args.batch, concurrency=10, lease=timedelta(seconds=args.lease)
+        batch_size=args.batch,
+        concurrency=args.concurrency,
+        lease=timedelta(seconds=args.lease),
+        send_timeout=args.send_timeout,
+        record_margin=timedelta(seconds=args.margin),
     )
     dispatcher = ReminderDispatcher(services, policy=policy)
     print("ready", flush=True)

@@ -72,7 +72,7 @@ async def test_a_due_reminder_is_printed_into_the_console_and_snoozed_by_button(
     assert "[Snooze 10 min: /press remind:snooze:1:10m]" in chat.console.output.getvalue()
 
     assert await chat.say_one("/press remind:snooze:1:10m") == (
-        "Snoozed: #1 stretch at Sat 28 Nov 2026, 09:20."
+        "Snoozed: #1 stretch at Sat 28 Nov 2026, 09:20 (UTC)."
     )
     clock.advance(minutes=9)
     assert await deliver(chat) == []
@@ -89,11 +89,11 @@ async def test_snooze_command_and_cancel(
     await chat.say("/remind me in 20 minutes to drink")
     assert (
         await chat.say_one("/remind snooze 1 1h")
-        == "Snoozed: #1 stretch at Sat 28 Nov 2026, 10:00."
+        == "Snoozed: #1 stretch at Sat 28 Nov 2026, 10:00 (UTC)."
     )
     assert await chat.say_one("/remind cancel 2") == "Cancelled reminder #2: drink"
     assert await chat.say_one("/remind list") == (
-        "**Your reminders here**\n- #1 Sat 28 Nov 2026, 10:00: stretch"
+        "**Your reminders here**\n- #1 Sat 28 Nov 2026, 10:00 (UTC): stretch"
     )
     clock.advance(hours=2)
     assert await deliver(chat) == ["⏰ stretch (late by 1 h)"]
@@ -123,9 +123,9 @@ async def test_a_recurring_reminder_is_delivered_and_comes_back(
     await chat.say("/remind here every day at 9:30 stand-up")
     clock.advance(minutes=30)
     assert await deliver(chat) == ["⏰ stand-up"]
-    assert "Sun 29 Nov 2026, 09:30" in await chat.say_one("/remind list")
+    assert "Sun 29 Nov 2026, 09:30 (UTC): stand-up" in await chat.say_one("/remind list")
     snoozed = await chat.say_one("/press remind:snooze:1:10m")
-    assert snoozed == "Snoozed: #2 stand-up at Sat 28 Nov 2026, 09:40."  # a one-off copy
+    assert snoozed == "Snoozed: #2 stand-up at Sat 28 Nov 2026, 09:40 (UTC)."  # a one-off copy
 
 
 async def test_the_per_user_cap(make_chat, registry_with_core_and_reminders, clock) -> None:
@@ -186,3 +186,37 @@ async def test_me_in_a_group_names_the_person(
     await chat.bot.handle(group, chat.console)
     clock.advance(minutes=5)
     assert await deliver(chat) == ["⏰ Alice, review the PR"]
+
+
+async def test_list_and_snooze_name_the_zone_of_their_times(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone Europe/Berlin")
+    await chat.say("/remind me tomorrow at 9 to call Anna")
+    assert await chat.say_one("/remind list") == (
+        "**Your reminders here**\n- #1 Sun 29 Nov 2026, 09:00 (Europe/Berlin): call Anna"
+    )
+    assert await chat.say_one("/remind snooze 1 1h") == (
+        "Snoozed: #1 call Anna at Sat 28 Nov 2026, 11:00 (Europe/Berlin)."
+    )
+
+
+async def test_every_zero_or_an_unreachable_interval_is_refused_and_nothing_saved(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    for request, complaint in [
+        ("/remind here every 0 hours x", "Repeat every 1 hour or more"),
+        ("/remind here every 0 days at 9 x", "Repeat every 1 day or more"),
+        ("/remind here every 0 weeks at 9 x", "Repeat every 1 week or more"),
+        ("/remind here every 0 monday at 9 x", "Repeat every 1 week or more"),
+        ("/remind here every 0 months at 9 x", "Repeat every 1 month or more"),
+        ("/remind here every 0 years at 9 x", "Repeat every 1 year or more"),
+        ("/remind here every 0 minutes x", "every 5 minutes"),
+        ("/remind here every 6 years at 9 x", "Repeat at most every 5 years"),
+        ("/remind here every 99999999999 hours x", "Repeat at most every 5 years"),
+    ]:
+        assert complaint in (await chat.say_one(request)).split("\n")[0], request
+    assert (await chat.say_one("/remind list")).startswith("You have no reminders here.")

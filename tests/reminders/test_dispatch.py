@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.context import Services
 from bot.messages import Address, Reply
 from bot.plugins import PluginRegistry
-from bot.reminders import DispatchPolicy, ReminderDispatcher
+from bot.reminders import DispatchPolicy, ReminderDispatcher, system_clock
 from bot.settings import Settings
 from bot.transports.base import ChatUnavailable, DeliveryError, TransportRegistry, UnknownPlatform
 from storage import reminders as store
@@ -268,3 +270,134 @@ async def test_the_scheduler_wakes_the_dispatcher_at_the_due_time(db, settings) 
     async with db.session() as session:
         statuses = set(await session.scalars(select(Reminder.status)))
     assert statuses == {ReminderStatus.SENT}
+
+
+async def statuses_of(db: Database, ids: list[int]) -> list[ReminderStatus]:
+    async with db.session() as session:
+        rows = dict((await session.execute(select(Reminder.id, Reminder.status))).all())
+    return [rows[i] for i in ids]
+
+
+async def test_a_claim_holds_no_more_than_can_be_sent_within_its_lease(db, settings, clock) -> None:
+    # Defaults: 60 s lease, 20 s send timeout, 5 s kept for writing the outcome. At
+    # concurrency 1 only floor((60 - 5) / 20) = 2 sends fit in one lease, so a claim is 2 rows.
+    ids = [await add(db, clock.now, f"r{i}") for i in range(5)]
+    leased: list[int] = []
+
+    class Slow(RecordingTransport):
+        async def send(self, address, reply, *, reply_to=None):  # type: ignore[no-untyped-def]
+            leased.append((await statuses_of(db, ids)).count(ReminderStatus.SENDING))
+            clock.advance(seconds=19)  # just inside the send timeout
+            return await super().send(address, reply)
+
+    dispatcher = dispatcher_for(db, settings, clock, Slow(), concurrency=1)
+    assert await dispatcher.dispatch_due() == 5
+    assert max(leased) == 2
+    assert set(await statuses_of(db, ids)) == {ReminderStatus.SENT}
+
+
+async def test_each_send_is_recorded_as_it_completes_not_when_its_claim_ends(
+    db, settings, clock
+) -> None:
+    ids = [await add(db, clock.now, f"r{i}") for i in range(3)]
+    last_started, finish_last = asyncio.Event(), asyncio.Event()
+
+    class LastIsSlow(RecordingTransport):
+        async def send(self, address, reply, *, reply_to=None):  # type: ignore[no-untyped-def]
+            if reply.text == "⏰ r2":
+                last_started.set()
+                await finish_last.wait()
+            return await super().send(address, reply)
+
+    dispatcher = dispatcher_for(db, settings, clock, LastIsSlow(), concurrency=3)
+    dispatching = asyncio.create_task(dispatcher.dispatch_due())
+    try:
+        await asyncio.wait_for(last_started.wait(), timeout=10)
+        deadline = asyncio.get_running_loop().time() + 10
+        while await statuses_of(db, ids) != [ReminderStatus.SENT, ReminderStatus.SENT,
+                                             ReminderStatus.SENDING]:  # fmt: skip
+            assert asyncio.get_running_loop().time() < deadline, await statuses_of(db, ids)
+            await asyncio.sleep(0.02)
+    finally:
+        finish_last.set()
+        assert await dispatching == 3
+    assert set(await statuses_of(db, ids)) == {ReminderStatus.SENT}
+
+
+async def test_a_send_that_could_outlast_its_lease_is_released_not_started(
+    db, settings, clock
+) -> None:
+    first = await add(db, clock.now, "a")
+    second = await add(db, clock.now, "b")
+    stalls = iter([40.0, 0.0])  # a stalled process (or a slow database) ate most of the lease
+    transport = RecordingTransport(
+        before_send=lambda a, r: clock.advance(seconds=next(stalls)) and None
+    )
+    dispatcher = dispatcher_for(db, settings, clock, transport, concurrency=1)
+
+    assert await dispatcher.dispatch_due() == 1
+    assert transport.texts == ["⏰ a"]
+    assert (await row(db, first)).status == ReminderStatus.SENT
+    released = await row(db, second)
+    assert released.status == ReminderStatus.PENDING
+    assert released.attempts == 0 and released.lease_until is None
+
+    assert await dispatcher.dispatch_due() == 1
+    assert len(transport.texts) == 2 and transport.texts[1].startswith("⏰ b")
+    assert (await row(db, second)).status == ReminderStatus.SENT
+
+
+def test_a_lease_too_short_for_one_send_is_refused() -> None:
+    with pytest.raises(ValueError, match="lease"):
+        DispatchPolicy(lease=timedelta(seconds=20), send_timeout=20.0)
+
+
+async def test_stop_lets_sends_in_progress_finish_and_gives_back_the_rest(
+    db, settings, clock
+) -> None:
+    ids = [await add(db, clock.now, f"r{i}") for i in range(3)]
+    sending, go_on = asyncio.Event(), asyncio.Event()
+
+    class Held(RecordingTransport):
+        async def send(self, address, reply, *, reply_to=None):  # type: ignore[no-untyped-def]
+            sending.set()
+            await go_on.wait()
+            return await super().send(address, reply)
+
+    transport = Held()
+    dispatcher = dispatcher_for(db, settings, clock, transport, concurrency=1, sweep_seconds=3600)
+    await dispatcher.start()
+    await sending.wait()
+    asyncio.get_running_loop().call_soon(go_on.set)  # the send completes while stop() waits
+    await dispatcher.stop()
+
+    assert transport.texts == ["⏰ r0"]
+    assert (await row(db, ids[0])).status == ReminderStatus.SENT
+    for rid in ids[1:]:
+        left = await row(db, rid)
+        assert left.status == ReminderStatus.PENDING and left.attempts == 0
+
+
+async def test_stopping_while_the_next_wake_up_is_planned_logs_no_error(
+    db, settings, monkeypatch, caplog
+) -> None:
+    # Issue 10 #13: `printf '/remind ...' | seqbot chat` logged a traceback at exit.
+    await add(db, datetime.now(UTC) + timedelta(hours=1))
+    planning, go_on = asyncio.Event(), asyncio.Event()
+    real_next_due_at = store.next_due_at
+
+    async def held_next_due_at(session, platforms):  # type: ignore[no-untyped-def]
+        planning.set()
+        await go_on.wait()
+        return await real_next_due_at(session, platforms)
+
+    monkeypatch.setattr(store, "next_due_at", held_next_due_at)
+    dispatcher = dispatcher_for(db, settings, system_clock, RecordingTransport(),
+                                sweep_seconds=3600)  # fmt: skip
+    await dispatcher.start()
+    await planning.wait()
+    asyncio.get_running_loop().call_soon(go_on.set)  # planning goes on while stop() runs
+    with caplog.at_level(logging.WARNING):
+        await dispatcher.stop()
+        await dispatcher.idle()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

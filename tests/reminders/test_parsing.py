@@ -235,3 +235,74 @@ def test_every_other_week_skips_a_week_after_the_first() -> None:
 )  # fmt: skip
 def test_recurrences_are_described_in_words(rule: str, words: str) -> None:
     assert describe_rrule(rule) == words
+
+
+@pytest.mark.parametrize(
+    ("spec", "complaint"),
+    [
+        ("every 0 hours x", "Repeat every 1 hour or more; every 0 hours never comes round."),
+        ("every 00 days at 9 x", "Repeat every 1 day or more"),
+        ("every 0 weeks at 9 x", "Repeat every 1 week or more"),
+        ("every 0 weekdays at 9 x", "Repeat every 1 week or more"),
+        ("every 0 friday at 9 x", "Repeat every 1 week or more"),
+        ("every 0 months at 9 x", "Repeat every 1 month or more"),
+        ("every 0 months on the 3rd at 9 x", "Repeat every 1 month or more"),
+        ("every 0 years at 9 x", "Repeat every 1 year or more"),
+        ("every 0 minutes x", "every 5 minutes"),
+        ("every other minute x", "every 5 minutes"),
+        ("every 6 years at 9 x", "Repeat at most every 5 years"),
+        ("every 61 months at 9 x", "Repeat at most every 5 years"),
+        ("every 99999 years at 9 x", "Repeat at most every 5 years"),
+        ("every 99999999999999999999 hours x", "Repeat at most every 5 years"),
+        ("every " + "9" * 5000 + " days at 9 x", "Repeat at most every 5 years"),
+    ],
+)
+def test_intervals_that_never_come_round_or_are_out_of_reach_are_refused(
+    spec: str, complaint: str
+) -> None:
+    with pytest.raises(UsageError, match=complaint):
+        parse_reminder(spec, now=SAT, zone=BER)
+
+
+def test_the_longest_interval_within_reach_is_accepted() -> None:
+    assert parse_reminder("every 5 years at 9 x", now=SAT, zone=BER).rrule == (
+        "FREQ=YEARLY;INTERVAL=5;BYHOUR=9;BYMINUTE=0;BYSECOND=0"
+    )
+    assert parse_reminder("every 60 months at 9 x", now=SAT, zone=BER).rrule.startswith(
+        "FREQ=MONTHLY;INTERVAL=60;"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "zone", "complaint"),
+    [
+        ("in 9999999999999 minutes x", BER, "too far ahead"),
+        ("in 99999999999 minutes x", BER, "too far ahead"),
+        ("in 99999 years x", BER, "too far ahead"),
+        ("in 2147483648 days and 1 hour x", BER, "too far ahead"),
+        ("in " + "9" * 5000 + " weeks x", BER, "too far ahead"),
+        ("in 61 months x", BER, "too far ahead"),
+        ("in 0 days x", BER, "already past"),
+        ("9999-12-31 23:59 x", NYC, "too far ahead"),
+        ("0001-01-01 00:30 x", BER, "already past"),
+    ],
+)
+def test_huge_spans_and_dates_at_the_ends_of_the_calendar_are_refused(
+    spec: str, zone: str, complaint: str
+) -> None:
+    with pytest.raises(UsageError, match=complaint):
+        parse_reminder(spec, now=SAT, zone=zone)
+
+
+def test_a_span_of_exactly_the_limit_is_accepted() -> None:
+    assert parse_reminder("in 60 months x", now=SAT, zone=BER).due_at == datetime(
+        2031, 11, 28, 9, 0, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["9999999999d", "99999999999 minutes", "2147483648w", "9" * 5000 + "h"]
+)
+def test_huge_snooze_durations_are_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="Snooze for between a minute and a year"):
+        parse_duration(text)

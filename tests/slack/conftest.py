@@ -213,9 +213,26 @@ class FakeSlack:
         return envelope_id
 
 
-def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(body: str | bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: str | bytes, content_type: str, *, age: float = 0, retry: int | None = None
+) -> dict[str, str]:
+    """The headers Slack sends with ``body``, signed ``age`` seconds ago."""
+    timestamp = int(time.time() - age)
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(timestamp),
+        "X-Slack-Signature": sign(body, timestamp),
+    }
+    if retry is not None:
+        headers["X-Slack-Retry-Num"] = str(retry)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
 
 
 @dataclass
@@ -240,25 +257,18 @@ class SlackBot:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.transport.http_port}/slack/events"
 
-    async def post_raw(self, body: str, headers: dict[str, str]) -> Posted:
+    async def post_raw(self, body: str | bytes, headers: dict[str, str]) -> Posted:
+        data = body.encode() if isinstance(body, str) else body
         async with (
             aiohttp.ClientSession() as session,
-            session.post(self.url, data=body.encode(), headers=headers) as response,
+            session.post(self.url, data=data, headers=headers) as response,
         ):
             return Posted(response.status, await response.text())
 
     async def post_signed(
-        self, body: str, content_type: str, *, age: float = 0, retry: int | None = None
+        self, body: str | bytes, content_type: str, *, age: float = 0, retry: int | None = None
     ) -> Posted:
-        timestamp = int(time.time() - age)
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": sign(body, timestamp),
-        }
-        if retry is not None:
-            headers["X-Slack-Retry-Num"] = str(retry)
-            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        headers = signed_headers(body, content_type, age=age, retry=retry)
         return await self.post_raw(body, headers)
 
     async def command(

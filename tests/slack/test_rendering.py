@@ -74,7 +74,9 @@ def test_event_routing_rules() -> None:
     assert event_message(ev(text="<@UBOT> hi"), ME, "") is None
     mention = event_message(ev(type="app_mention", text="<@UBOT> hi"), ME, "")
     assert mention is not None and mention.addressed and mention.chat_kind == ChatKind.GROUP
-    assert event_message(ev(type="app_mention", channel="D1", channel_type=None), ME, "") is None
+    dm_mention = ev(type="app_mention", channel="D1")
+    del dm_mention["channel_type"]  # app_mention events have none
+    assert event_message(dm_mention, ME, "") is None
     assert event_message(ev(subtype="message_deleted"), ME, "") is None
     assert event_message(ev(bot_id="BOTHER"), ME, "") is None
     thread = event_message(ev(thread_ts="0.5"), ME, "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from urllib.parse import urlencode
 
@@ -81,6 +82,17 @@ async def test_unsigned_garbage_is_refused_before_parsing(make_slack, fake_slack
         unsigned = await slack.post_raw(body, {"Content-Type": content_type})
         signed = await slack.post_signed(body, content_type)
         assert (unsigned.status, signed.status) == (401, 400)
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
+
+
+async def test_unsigned_bytes_that_are_not_utf8_get_401(make_slack, fake_slack, caplog) -> None:
+    """``curl --data-binary $'\\xff\\xfe'``: the signature is checked on the raw bytes first."""
+    slack = await make_slack()
+
+    for content_type in ("application/x-www-form-urlencoded", "application/json", "text/plain"):
+        posted = await slack.post_raw(b"\xff\xfe", {"Content-Type": content_type})
+        assert posted.status == 401, content_type
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.engine import GenerationOptions, GenerationResult, ScoreResult
+from bot.engine import EngineBusy, GenerationOptions, GenerationResult, ScoreResult
 from bot.messages import ChatKind, IncomingMessage, QuotedMessage
 from bot.plugins import PluginRegistry
 from storage import history
@@ -88,6 +88,29 @@ class FakeEngine:
 
     def kinds(self) -> list[str]:
         return [c.kind for c in self.calls]
+
+
+@dataclass
+class QueueLimitedEngine(FakeEngine):
+    """Refuses requests past ``max_queue`` waiting, as the real engine does, and says its limits."""
+
+    max_batch: int = 32
+    max_queue: int = 2
+    waiting: int = 0
+    most_waiting: int = 0
+
+    def stats(self) -> dict[str, int]:
+        return {"max_batch": self.max_batch, "max_queue": self.max_queue, "queue_depth": 0}
+
+    async def generate_batch(self, texts, options=None):  # type: ignore[no-untyped-def]
+        if self.waiting + len(texts) > self.max_queue:
+            raise EngineBusy()
+        self.waiting += len(texts)
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        try:
+            return await super().generate_batch(texts, options)
+        finally:
+            self.waiting -= len(texts)
 
 
 @dataclass

@@ -111,3 +111,47 @@ async def test_search_syntax_in_questions_is_treated_as_words(chat):
         reply = await chat.say_one(f"/kb search {query}")
         assert reply.startswith(("**Found", "Nothing")), reply
     assert "hunter2" in await chat.say_one('/kb search "wifi" AND (password) OR NOT')
+
+
+async def entries(db) -> dict[str, tuple[int | None, str]]:  # type: ignore[no-untyped-def]
+    """Each stored entry's text with its author (user id, name)."""
+    async with db.session() as session:
+        rows = (await session.scalars(select(KnowledgeEntry))).all()
+    return {row.text: (row.user_id, row.author_name) for row in rows}
+
+
+async def test_forget_keeps_my_entries_as_shared_knowledge_without_my_name(make_chat, pool, db):
+    chat = await make_chat(plugins=language_tasks(), engine=pool, kb_admins=["alice"])
+    await chat.say(f"/kb add {OFFICE}")  # kb#1
+    await chat.say(f"/kb add --workspace {PARKING}")  # kb#2, visible in every chat
+    await say_as(chat, "Bob", f"/kb add {WIFI}")  # kb#3
+    await say_as(chat, "alice", "/kb add Lunch is at noon.", chat_id="other")  # kb#4, elsewhere
+    reply = await chat.say_one("/forget")
+    assert reply.startswith("Done. I deleted ")
+    assert (
+        "Your knowledge base entries kb#1, kb#2 stay as shared knowledge, no longer under your "
+        "name (/kb remove <id> deletes one)." in reply
+    )
+    stored = await entries(db)
+    assert stored[OFFICE] == (None, "") and stored[PARKING] == (None, "")
+    assert stored[WIFI][1] == "Bob" and stored["Lunch is at noon."][1] == "alice"
+    assert "opens at 9am" in (await say_as(chat, "Bob", "/kb search office"))[0]
+    assert await say_as(chat, "Bob", "/kb remove 1") == ["Removed `kb#1`."]  # shared now
+
+
+async def test_forget_all_deletes_my_entries_too(chat, db):
+    await chat.say(f"/kb add {OFFICE}")
+    await say_as(chat, "Bob", f"/kb add {WIFI}")
+    reply = await chat.say_one("/forget all")
+    assert "and 1 knowledge base entry of yours in this chat" in reply
+    assert list(await entries(db)) == [WIFI]
+    assert "Nothing" in await chat.say_one("/kb search office")
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(KnowledgePassage)) == 1
+
+
+async def test_forget_with_anything_else_does_nothing_and_says_how(chat, db):
+    await chat.say(f"/kb add {OFFICE}")
+    reply = await chat.say_one("/forget everything please")
+    assert reply.startswith("Send /forget, or /forget all to delete your knowledge base entries")
+    assert list((await entries(db)).values()) == [(1, "alice")]

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.engine import EnginePool
 from storage.models import utcnow
 from tasks._language import Window
-from tasks.summarize import parse_options
-from tests.tasks.conftest import FakeEngine, FakePool, language_tasks, say_replying, seed_history
+from tasks.summarize import MAX_ROUNDS, parse_options
+from tests.engine.conftest import _t5
+from tests.tasks.conftest import (
+    FakeEngine,
+    FakePool,
+    QueueLimitedEngine,
+    language_tasks,
+    say_replying,
+    seed_history,
+)
+from tests.tasks.test_end_to_end import RecordingPool
 
 
 def test_options():
@@ -139,3 +152,89 @@ async def test_summaries_that_still_do_not_fit_are_reduced_again(make_chat):
     assert kinds[:2] == ["generate_batch", "generate_batch"] and kinds[-1] == "generate"
     assert len(engine.calls[1].prompts) < len(engine.calls[0].prompts)
     assert all(engine.count_tokens(p) <= 64 for p in engine.prompts())
+
+
+async def test_decimals_and_version_numbers_reach_the_model_whole(chat, engine):
+    await chat.say("/summarize Version 2.0 is out. The price rose 3.5 percent today.")
+    (prompt,) = engine.prompts()
+    assert prompt.endswith("\n\nVersion 2.0 is out.\nThe price rose 3.5 percent today.")
+
+
+async def test_more_chunks_than_the_engine_queue_on_an_idle_engine(make_chat):
+    counter = iter(range(1000))
+    engine = QueueLimitedEngine(max_source_tokens=64, answer=lambda p: f"point {next(counter)}.")
+    chat = await make_chat(plugins=language_tasks(), engine=FakePool(default=engine))
+    text = " ".join(f"Sentence number {i} says something new about topic {i}." for i in range(40))
+    reply = await chat.say_one(f"/summarize {text}")
+    assert reply.startswith("**Summary**\npoint ")
+    chunks = [p for c in engine.calls if c.kind == "generate_batch" for p in c.prompts]
+    assert len(chunks) > 2 * engine.max_queue  # more chunks than the queue holds, in waves
+    assert engine.most_waiting <= engine.max_queue
+    assert f"in {len(chunks)} parts first" in reply
+
+
+def _text_tokens(engine, prompts: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """Tokens of the text a round read: each prompt without its instruction."""
+    return sum(engine.count_tokens(p.split("\n\n", 1)[1]) for p in prompts)
+
+
+@pytest.mark.parametrize("sentences", [60, 400])
+async def test_rounds_shrink_and_end_when_the_model_always_answers_at_length(make_chat, sentences):
+    """A model that ignores "summarize" and rambles must still converge in bounded rounds."""
+    engine = FakeEngine(max_source_tokens=64, answer=lambda prompt: "and so on " * 60)
+    chat = await make_chat(plugins=language_tasks(), engine=FakePool(default=engine))
+    text = " ".join(f"Item {i} here." for i in range(sentences))
+    reply = await chat.say_one(f"/summarize {text}")
+    *rounds, final = engine.calls
+    assert all(c.kind == "generate_batch" for c in rounds) and final.kind == "generate"
+    assert 1 < len(rounds) <= MAX_ROUNDS
+    sizes = [_text_tokens(engine, c.prompts) for c in rounds]
+    assert all(later <= earlier // 2 for earlier, later in itertools.pairwise(sizes)), sizes
+    assert engine.count_tokens(final.prompts[0]) <= 64
+    assert reply.startswith("**Summary**\nand so on")
+    cut_note = "too long to summarize whole" in reply
+    assert cut_note == (sentences == 400)  # only the longest input hits the round limit
+
+
+@pytest.fixture(scope="session")
+def tiny_flan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random flan-T5 that reads 64 tokens and answers with whatever tokens come out."""
+    path = _t5(tmp_path_factory.mktemp("summarize-flan"), gated=True, seed=5)
+    (path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # about the engine path, not storage
+async def test_a_random_model_on_a_two_request_queue_converges(make_chat, tiny_flan):
+    """The real engine with ``max_queue=2``, idle: before, "busy"; and rounds grew 2 → 11 → 63."""
+    pool = RecordingPool(EnginePool(str(tiny_flan), int8=False, max_batch=4, max_queue=2))
+    chat = await make_chat(
+        plugins=language_tasks(), engine=pool, engine_max_batch=4, engine_max_queue=2
+    )
+    text = " ".join(f"Item {i} of the plan is ready for review." for i in range(6))
+    try:
+        reply = await chat.say_one(f"/summarize short {text}")
+    finally:
+        await pool.close()
+    engine = pool.engines[None]
+    batches = [c for c in engine.calls if c.kind == "generate_batch"]
+    first = [p for c in batches if c.prompts[0].startswith("Summarize") for p in c.prompts]
+    later = [p for c in batches if c.prompts[0].startswith("Combine") for p in c.prompts]
+    assert len(first) > 2 and all(len(c.prompts) <= 2 for c in batches)
+    # Each round reads at most half the one before, so all later rounds together read less.
+    assert _text_tokens(engine, later) < _text_tokens(engine, first)
+    assert reply.startswith("**Summary**\n") and f"in {len(first)} parts first" in reply
+
+
+async def test_a_model_that_summarizes_no_part_still_answers_and_says_so(make_chat):
+    engine = FakeEngine(
+        max_source_tokens=64,
+        answer=lambda prompt: "" if prompt.startswith("Summarize") else "Only the start.",
+    )
+    chat = await make_chat(plugins=language_tasks(), engine=FakePool(default=engine))
+    text = " ".join(f"Sentence {i} is here." for i in range(40))
+    reply = await chat.say_one(f"/summarize {text}")
+    assert engine.kinds()[-1] == "generate"
+    assert engine.prompts()[-1].split("\n\n", 1)[1].startswith("Sentence 0 is here. Sentence 1")
+    assert reply.startswith("**Summary**\nOnly the start.\n\n(")
+    assert "covers only its first part" in reply

@@ -7,7 +7,13 @@ import pytest
 from bot.errors import UserError
 from tasks.languages import resolve_language
 from tasks.translate import parse_request
-from tests.tasks.conftest import FakeEngine, FakePool, language_tasks, say_replying
+from tests.tasks.conftest import (
+    FakeEngine,
+    FakePool,
+    QueueLimitedEngine,
+    language_tasks,
+    say_replying,
+)
 
 ENGLISH = "The weather is lovely today and we are going for a walk in the park."
 
@@ -124,3 +130,41 @@ async def test_reply_to_a_message(chat, engine):
         "The message you replied to has no text I can read; send the text to translate instead."
     ]
     assert (await chat.say_one("/translate to de")).startswith("Send me the text to translate")
+
+
+async def test_numbers_addresses_and_abbreviations_are_translated_whole(chat, engine):
+    engine.answer = shout
+    text = (
+        "Version 2.0 is out. The price rose 3.5 percent today.\n"
+        "3.5 percent is a lot, says Dr. Smith.\n"
+        "Mail anna.b@example.com before 5 p.m. Thanks."
+    )
+    reply = await chat.say_one(f"/translate to de from en {text}")
+    assert reply == "**English → German**\n" + text.upper()
+    assert [p.split("\n", 1)[1] for p in engine.prompts()] == [
+        "Version 2.0 is out.",
+        "The price rose 3.5 percent today.",
+        "3.5 percent is a lot, says Dr. Smith.",
+        "Mail anna.b@example.com before 5 p.m.",
+        "Thanks.",
+    ]
+
+
+async def test_sentences_are_split_by_the_rules_of_the_source_language(chat, engine):
+    await chat.say("/translate to en from de Er kam am 3. Mai. Wir brauchen z.B. Milch.")
+    assert [p.split("\n", 1)[1] for p in engine.prompts()] == [
+        "Er kam am 3. Mai.",
+        "Wir brauchen z.B. Milch.",
+    ]
+
+
+async def test_more_sentences_than_the_engine_queue_on_an_idle_engine(make_chat):
+    """A long text goes to the engine in waves it accepts, not refused as "busy"."""
+    engine = QueueLimitedEngine(answer=shout, max_queue=3)
+    chat = await make_chat(plugins=language_tasks(), engine=FakePool(default=engine))
+    text = " ".join(f"Sentence number {i} is here." for i in range(10))
+    reply = await chat.say_one(f"/translate to de from en {text}")
+    assert reply == "**English → German**\n" + text.upper()
+    assert engine.most_waiting <= engine.max_queue
+    translated = [p.split("\n", 1)[1] for c in engine.calls for p in c.prompts]
+    assert translated == [f"Sentence number {i} is here." for i in range(10)]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
@@ -17,6 +18,7 @@ from bot.messages import Button, Reply
 from bot.plugins import PluginRegistry, Task, action, command
 from bot.settings import Settings
 from bot.transports.telegram import TelegramTransport
+from bot.transports.telegram.webhook import SECRET_HEADER
 from storage.db import Database
 from tasks.core import CoreCommands
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
@@ -147,3 +149,44 @@ async def running(
 
     async with stack:
         yield start
+
+
+# ----- webhook mode ----------------------------------------------------------------------
+
+SECRET = "s3cret_Token-42"
+#: Settings overrides that put the bot in webhook mode on a free port.
+WEBHOOK = {
+    "telegram_webhook_url": "https://bot.example/telegram/hook",
+    "telegram_webhook_secret": SecretStr(SECRET),
+    "telegram_webhook_port": 0,
+}
+
+
+def hook_url(bot: RunningBot) -> str:
+    return f"http://127.0.0.1:{bot.transport.webhook_port}/telegram/hook"
+
+
+async def post(
+    http: aiohttp.ClientSession, url: str, body: bytes | str, secret: str | None = SECRET
+) -> int:
+    """POST ``body`` to a webhook as Telegram would and return the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    data = body.encode() if isinstance(body, str) else body
+    async with http.post(url, data=data, headers=headers) as response:
+        return response.status
+
+
+@pytest.fixture
+async def webhook(
+    running: Callable[..., Any],
+) -> AsyncIterator[tuple[RunningBot, Callable[..., Awaitable[int]]]]:
+    """A bot in webhook mode and ``post(body, secret=SECRET)``, which returns the HTTP status."""
+    bot = await running(**WEBHOOK)
+    async with aiohttp.ClientSession() as http:
+
+        async def post_here(body: bytes | str, secret: str | None = SECRET) -> int:
+            return await post(http, hook_url(bot), body, secret)
+
+        yield bot, post_here

@@ -2,8 +2,9 @@
 
 The real python-telegram-bot talks HTTP to :class:`FakeBotAPI`, which records
 every call, serves pushed updates through ``getUpdates`` (a real long poll),
-and can be told to answer the next calls with 429 (``retry_after``), 403 or
-502. Tests push updates and assert on the calls the bot made.
+and can be told to answer the next calls with 429 (``retry_after``), 403,
+502 (also as the HTML page a proxy serves) or a 400 for HTML markup only.
+Tests push updates and assert on the calls the bot made.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,23 @@ class Failure:
     description: str
     retry_after: int | None = None
     chat_id: str | None = None
+    #: Only calls whose parameters include all of these fail (e.g. ``parse_mode="HTML"``).
+    match: dict[str, Any] = field(default_factory=dict)
+    #: Answer with this HTML page instead of Telegram's JSON error (a proxy's 502 page).
+    html: str | None = None
+
+    def applies_to(self, params: dict[str, Any]) -> bool:
+        if self.chat_id is not None and self.chat_id != str(params.get("chat_id")):
+            return False
+        return all(params.get(k) == v for k, v in self.match.items())
+
+
+#: What nginx in front of the Bot API serves when Telegram is briefly unreachable.
+BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 @dataclass
@@ -98,10 +117,16 @@ class FakeBotAPI:
         times: int = 1,
         retry_after: int | None = None,
         chat_id: str | None = None,
+        match: dict[str, Any] | None = None,
+        html: str | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (to ``chat_id``, if given) with an error."""
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id``, with parameters
+        including ``match``, if given) with an error: Telegram's JSON, or the ``html`` page."""
         queue = self.failures.setdefault(method, [])
-        queue.extend(Failure(status, description, retry_after, chat_id) for _ in range(times))
+        queue.extend(
+            Failure(status, description, retry_after, chat_id, dict(match or {}), html)
+            for _ in range(times)
+        )
 
     async def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for ``getUpdates``; returns it with its ``update_id``."""
@@ -138,6 +163,11 @@ class FakeBotAPI:
             await asyncio.wait_for(self._changed.wait_for(enough), timeout)
         return self.sent(method, status, **match)
 
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds after some call (the timeout only guards hangs)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+
     async def first_poll(self, timeout: float = 10.0) -> dict[str, Any]:
         """The parameters of the bot's first ``getUpdates``, once it has been sent."""
         async with self._changed:
@@ -157,6 +187,10 @@ class FakeBotAPI:
             async with self._changed:
                 self.calls.append(Call(method, params, failure.status))
                 self._changed.notify_all()
+            if failure.html is not None:
+                return web.Response(
+                    status=failure.status, text=failure.html, content_type="text/html"
+                )
             extra = {"retry_after": failure.retry_after} if failure.retry_after else None
             return _error(failure.status, failure.description, extra)
         if method == "getUpdates":
@@ -173,7 +207,7 @@ class FakeBotAPI:
     def _take_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
         queue = self.failures.get(method, [])
         for i, failure in enumerate(queue):
-            if failure.chat_id is None or failure.chat_id == str(params.get("chat_id")):
+            if failure.applies_to(params):
                 return queue.pop(i)
         return None
 

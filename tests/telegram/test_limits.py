@@ -8,7 +8,7 @@ import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 
 from bot.transports.base import ChatUnavailable, DeliveryError
-from bot.transports.telegram.delivery import ChatRateLimiter, deliver
+from bot.transports.telegram.delivery import ChatRateLimiter, MarkupRejected, deliver
 
 
 async def test_a_busy_chat_waits_while_other_chats_and_chat_actions_go_through():
@@ -41,7 +41,8 @@ async def test_a_busy_chat_waits_while_other_chats_and_chat_actions_go_through()
         (lambda: Forbidden("Forbidden: bot was kicked from the group chat"), ChatUnavailable, None),
         (lambda: BadRequest("Bad Request: chat not found"), ChatUnavailable, None),
         (lambda: ChatMigrated(-100123), ChatUnavailable, None),
-        (lambda: BadRequest("Bad Request: can't parse entities"), DeliveryError, None),
+        (lambda: BadRequest("Bad Request: can't parse entities"), MarkupRejected, None),
+        (lambda: BadRequest("Bad Request: message is too long"), DeliveryError, None),
         (lambda: RetryAfter(42), DeliveryError, 42.0),  # still limited after the limiter retried
     ],
 )

@@ -18,7 +18,7 @@ async def test_start_checks_token_sets_menu_and_polls(running, fake_api):
     menu = fake_api.sent("setMyCommands")[0].params["commands"]
     names = [c["command"] for c in menu]
     assert {"help", "echo", "pick"} <= set(names)
-    assert "start" not in names  # hidden commands stay out of the menu
+    assert "start" in names  # listed like every command since /start is no longer hidden
     assert all(c["description"] for c in menu)
     assert fake_api.sent("deleteWebhook")  # polling clears any webhook first
     poll = await fake_api.first_poll()

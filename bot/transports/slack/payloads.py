@@ -1,26 +1,263 @@
 """Slack payloads (slash commands, events, button presses) as the core's incoming messages.
 
-Pure functions of the payload, so every routing decision here (which events
-are ours, what counts as addressed, which messages are the bot's own) is
-tested without a server. Slack's escaped mrkdwn (``&amp;``, ``<@U123>``,
-``<https://x|label>``) is turned back into the plain text tasks expect.
+Every body is first validated against the few fields seqbot reads, in the
+shape Slack sends them (:func:`parse_request` for HTTP bodies,
+:func:`validated` for what Bolt hands the listeners): a body that does not
+fit is refused as a whole, so no other code has to guard against a number
+where a user id belongs. The rest are pure functions of validated payloads,
+so every routing decision (which events are ours, what counts as addressed,
+which messages are the bot's own) is tested without a server. Slack's
+escaped mrkdwn (``&amp;``, ``<@U123>``, ``<https://x|label>``) is turned
+back into the plain text tasks expect.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import parse_qsl
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
 
 from bot.messages import ChatKind, IncomingMessage
 
 PLATFORM = "slack"
+JSON_BODY = "application/json"
+FORM_BODY = "application/x-www-form-urlencoded"
 
 #: Message subtypes that are people talking; joins, edits, deletions and bots are not.
 _HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 _ENTITY = re.compile(r"<([^<>]+)>")
+
+
+# ----- what Slack sends ----------------------------------------------------------------------
+
+
+class MalformedRequest(ValueError):
+    """A correctly signed body that is not one Slack sends; the endpoint answers 400."""
+
+
+def _sendable(text: str) -> str:
+    """Text that Slack could have sent and storage can keep: valid Unicode without NUL."""
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    text.encode("utf-8")  # a lone surrogate from a JSON escape raises UnicodeEncodeError
+    return text
+
+
+def _not_null(value: Any) -> Any:
+    """Optional fields may be absent; Slack never sends them as null."""
+    if value is None:
+        raise ValueError("null where Slack sends a value or nothing")
+    return value
+
+
+_NOT_NULL = BeforeValidator(_not_null)
+#: User, channel, team, trigger and event ids (all short, e.g. U012AB3CD, 1335.7384.8088f0).
+SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+#: Message timestamps, which double as message ids: "1355517523.000005".
+Ts = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,9})?$")]
+#: Payload, event and channel types and subtypes: "event_callback", "im", "thread_broadcast".
+Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+#: Message and command text; 40,000 characters is Slack's own limit for a message.
+Text = Annotated[str, StringConstraints(max_length=40_000), AfterValidator(_sendable)]
+Name = Annotated[str, StringConstraints(max_length=256), AfterValidator(_sendable)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[!-~]{1,2000}$")]
+Command = Annotated[str, StringConstraints(pattern=r"^/[\w.-]{1,64}$")]
+
+
+class _Payload(BaseModel):
+    """Strict types (no "5" for 5 or the reverse); fields seqbot does not read are dropped."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class SlashCommand(_Payload):
+    command: Command
+    text: Text
+    user_id: SlackId
+    user_name: Annotated[Name | None, _NOT_NULL] = None
+    channel_id: SlackId
+    channel_name: Annotated[Name | None, _NOT_NULL] = None
+    team_id: Annotated[SlackId | None, _NOT_NULL] = None
+    api_app_id: Annotated[SlackId | None, _NOT_NULL] = None
+    trigger_id: SlackId
+    response_url: Url
+
+
+class SslCheck(_Payload):
+    """Slack's check of the slash command URL's certificate (answered by Bolt)."""
+
+    ssl_check: Literal["1"]
+    token: Name = ""
+
+
+class ActionUser(_Payload):
+    id: SlackId
+    username: Annotated[Name | None, _NOT_NULL] = None
+    name: Annotated[Name | None, _NOT_NULL] = None
+
+
+class ActionChannel(_Payload):
+    id: SlackId
+
+
+class ActionContainer(_Payload):
+    type: Kind
+    channel_id: Annotated[SlackId | None, _NOT_NULL] = None
+    is_ephemeral: Annotated[bool, _NOT_NULL] = False
+
+
+class ActionMessage(_Payload):
+    thread_ts: Annotated[Ts | None, _NOT_NULL] = None
+
+
+class Action(_Payload):
+    action_id: Annotated[str, StringConstraints(max_length=255), AfterValidator(_sendable)]
+    value: Annotated[Name | None, _NOT_NULL] = None  # seqbot's own action ids, a few words
+
+
+class BlockActions(_Payload):
+    """A button press; seqbot sends buttons only, one action per press."""
+
+    type: Literal["block_actions"]
+    user: ActionUser
+    channel: Annotated[ActionChannel | None, _NOT_NULL] = None
+    container: ActionContainer
+    message: Annotated[ActionMessage | None, _NOT_NULL] = None
+    trigger_id: SlackId
+    response_url: Annotated[Url | None, _NOT_NULL] = None
+    actions: Annotated[list[Action], Field(min_length=1, max_length=25)]
+
+
+class MessageEvent(_Payload):
+    """``message`` and ``app_mention``: the only events seqbot acts on."""
+
+    type: Literal["app_mention", "message"]
+    subtype: Annotated[Kind | None, _NOT_NULL] = None
+    user: Annotated[SlackId | None, _NOT_NULL] = None
+    bot_id: Annotated[SlackId | None, _NOT_NULL] = None
+    channel: SlackId
+    channel_type: Annotated[Kind | None, _NOT_NULL] = None
+    text: Annotated[Text | None, _NOT_NULL] = None
+    ts: Annotated[Ts | None, _NOT_NULL] = None
+    thread_ts: Annotated[Ts | None, _NOT_NULL] = None
+
+
+class OtherEvent(_Payload):
+    """Any other event: acknowledged and dropped, so only its type is read."""
+
+    type: Kind
+
+
+def _event_kind(event: Any) -> str:
+    kind = event.get("type") if isinstance(event, dict) else getattr(event, "type", None)
+    return "ours" if kind in ("app_mention", "message") else "other"
+
+
+class EventCallback(_Payload):
+    type: Literal["event_callback"]
+    event_id: SlackId
+    team_id: Annotated[SlackId | None, _NOT_NULL] = None
+    api_app_id: Annotated[SlackId | None, _NOT_NULL] = None
+    event: Annotated[
+        Annotated[MessageEvent, Tag("ours")] | Annotated[OtherEvent, Tag("other")],
+        Discriminator(_event_kind),
+    ]
+
+
+class UrlVerification(_Payload):
+    type: Literal["url_verification"]
+    challenge: Annotated[str, StringConstraints(pattern=r"^[!-~]{1,256}$")]
+
+
+SlackRequest = SlashCommand | SslCheck | BlockActions | EventCallback | UrlVerification
+_EVENTS_API: TypeAdapter[EventCallback | UrlVerification] = TypeAdapter(
+    Annotated[EventCallback | UrlVerification, Field(discriminator="type")]
+)
+_P = TypeVar("_P", bound=_Payload)
+
+
+def validated(model: type[_P], data: object) -> _P | None:
+    """``data`` as ``model``, or None when it does not have that shape (listeners ignore it)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def parse_request(raw: bytes, content_type: str) -> SlackRequest:
+    """A signed HTTP body as the one request it encodes; :class:`MalformedRequest` otherwise.
+
+    Stricter than Slack's SDKs on purpose: duplicate keys, NaN, text that is
+    not UTF-8 and a form with both ``payload`` and other fields are refused
+    rather than resolved one way here and another way elsewhere.
+    """
+    try:
+        text = raw.decode("utf-8")
+        if content_type == JSON_BODY:
+            return _EVENTS_API.validate_python(_json(text))
+        if content_type != FORM_BODY:
+            raise MalformedRequest(f"content type {content_type[:40]!r}")
+        form = _form(text)
+        if "payload" in form:
+            if len(form) > 1:
+                raise MalformedRequest("a form with a payload and other fields")
+            return BlockActions.model_validate(_json(form["payload"]))
+        if "ssl_check" in form:
+            return SslCheck.model_validate(form)
+        return SlashCommand.model_validate(form)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise MalformedRequest(f"{where[:60]}: {first['msg'][:100]}") from None
+    except RecursionError:
+        raise MalformedRequest("JSON nested too deeply") from None
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, and the checks below
+        raise MalformedRequest(str(exc)[:80] or type(exc).__name__) from None
+
+
+def _json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("a JSON object with a duplicate key")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _form(text: str) -> dict[str, str]:
+    pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text),
+                      errors="strict", max_num_fields=100)  # fmt: skip
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise ValueError("a form with a duplicate field")
+    return form
+
+
+# ----- what seqbot makes of it ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -74,95 +311,83 @@ def plain_text(text: str, me: BotIdentity | None = None) -> str:
     return text
 
 
-def is_from_bot(event: dict[str, Any], me: BotIdentity) -> bool:
+def is_from_bot(event: MessageEvent, me: BotIdentity) -> bool:
     """Messages by any bot (including ourselves) are never answered, to prevent loops."""
-    return bool(
-        event.get("bot_id")
-        or event.get("subtype") == "bot_message"
-        or event.get("user") == me.user_id
-        or (me.bot_id is not None and event.get("bot_id") == me.bot_id)
-    )
+    return bool(event.bot_id or event.subtype == "bot_message" or event.user == me.user_id)
 
 
-def command_message(command: dict[str, Any], me: BotIdentity | None) -> IncomingMessage:
+def command_message(command: SlashCommand, me: BotIdentity | None) -> IncomingMessage:
     """A slash command: always addressed; its name (without "/") goes to the router."""
-    channel = str(command.get("channel_id", ""))
-    channel_name = command.get("channel_name")
-    kind = ChatKind.PRIVATE if channel_name == "directmessage" else chat_kind(channel)
-    token = command.get("trigger_id") or uuid.uuid4().hex
+    private = command.channel_name == "directmessage"
     return IncomingMessage(
         platform=PLATFORM,
-        chat_id=channel,
-        chat_kind=kind,
-        user_id=str(command.get("user_id", "")),
-        user_name=str(command.get("user_name") or command.get("user_id", "")),
-        text=plain_text(str(command.get("text", "")), me),
-        message_id=f"command:{token}",
+        chat_id=command.channel_id,
+        chat_kind=ChatKind.PRIVATE if private else chat_kind(command.channel_id),
+        user_id=command.user_id,
+        user_name=command.user_name or command.user_id,
+        text=plain_text(command.text, me),
+        message_id=f"command:{command.trigger_id}",
         addressed=True,
-        slash_command=str(command.get("command", "")).lstrip("/").lower(),
+        slash_command=command.command.lstrip("/").lower(),
     )
 
 
-def event_message(event: dict[str, Any], me: BotIdentity, user_name: str) -> IncomingMessage | None:
+def event_message(
+    event: MessageEvent | Mapping[str, Any], me: BotIdentity, user_name: str
+) -> IncomingMessage | None:
     """An ``app_mention`` or ``message`` event, or None when it is not for the core.
 
     A channel message that mentions the bot is skipped here because Slack also
     sends it as ``app_mention`` (which is handled); an ``app_mention`` in a DM
     is skipped because the DM's ``message`` event carries it.
     """
-    if is_from_bot(event, me) or event.get("subtype") not in _HUMAN_SUBTYPES:
+    if not isinstance(event, MessageEvent):
+        parsed = validated(MessageEvent, event)
+        if parsed is None:
+            return None
+        event = parsed
+    if is_from_bot(event, me) or event.subtype not in _HUMAN_SUBTYPES:
         return None
-    channel = event.get("channel")
-    user = event.get("user")
-    if not channel or not user:
+    if event.user is None or event.text is None:
         return None
-    kind = chat_kind(channel, event.get("channel_type"))
-    raw = str(event.get("text") or "")
-    if event.get("type") == "app_mention":
+    kind = chat_kind(event.channel, event.channel_type)
+    if event.type == "app_mention":
         if kind == ChatKind.PRIVATE:
             return None
         addressed = True
-    elif event.get("type") == "message":
-        if kind == ChatKind.PRIVATE:
-            addressed = True
-        elif me.mention in raw or f"<@{me.user_id}|" in raw:
-            return None
-        else:
-            addressed = False
-    else:
+    elif kind == ChatKind.PRIVATE:
+        addressed = True
+    elif me.mention in event.text or f"<@{me.user_id}|" in event.text:
         return None
+    else:
+        addressed = False
     return IncomingMessage(
         platform=PLATFORM,
-        chat_id=channel,
+        chat_id=event.channel,
         chat_kind=kind,
-        user_id=user,
-        user_name=user_name or user,
-        text=plain_text(raw, me),
-        message_id=str(event.get("ts") or uuid.uuid4().hex),
-        thread_id=event.get("thread_ts"),
+        user_id=event.user,
+        user_name=user_name or event.user,
+        text=plain_text(event.text, me),
+        message_id=event.ts or uuid.uuid4().hex,
+        thread_id=event.thread_ts,
         addressed=addressed,
     )
 
 
-def action_message(body: dict[str, Any], action: dict[str, Any]) -> IncomingMessage | None:
+def action_message(body: BlockActions) -> IncomingMessage | None:
     """A button press (``block_actions``): the button's value is the core's action id."""
-    value = action.get("value")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    user = body.get("user") or {}
-    if not value or not channel or not user.get("id"):
+    value = body.actions[0].value
+    channel = body.channel.id if body.channel is not None else body.container.channel_id
+    if not value or channel is None:
         return None
-    message = body.get("message") or {}
-    token = body.get("trigger_id") or uuid.uuid4().hex
     return IncomingMessage(
         platform=PLATFORM,
-        chat_id=str(channel),
-        chat_kind=chat_kind(str(channel)),
-        user_id=str(user["id"]),
-        user_name=str(user.get("username") or user.get("name") or user["id"]),
+        chat_id=channel,
+        chat_kind=chat_kind(channel),
+        user_id=body.user.id,
+        user_name=body.user.username or body.user.name or body.user.id,
         text="",
-        message_id=f"action:{token}",
-        thread_id=message.get("thread_ts"),
-        action=str(value),
+        message_id=f"action:{body.trigger_id}",
+        thread_id=body.message.thread_ts if body.message is not None else None,
+        action=value,
     )

@@ -2,8 +2,11 @@
 
 Lifecycle: ``auth.test`` checks the bot token and tells us our user id (so the
 router can strip ``<@U…>`` mentions), then requests arrive either on our own
-aiohttp server at ``/slack/events`` (HTTP mode; Bolt verifies every signature)
-or through Bolt's Socket Mode handler (no public URL needed).
+aiohttp server at ``/slack/events`` (HTTP mode; signature checked, then the
+body validated, see :class:`HttpEndpoint`) or through Bolt's Socket Mode
+handler (no public URL needed). Every request is handled once across workers:
+events are claimed in the database by ``event_id``, slash commands and button
+presses by ``trigger_id`` (so a replayed signed request does nothing).
 
 Slack wants every slash command acknowledged within 3 seconds. A command
 runs in its own asyncio task while the listener waits up to ``ack_budget``
@@ -39,6 +42,7 @@ from bot.router import parse
 from bot.settings import Settings
 from bot.transports.base import (
     DeliveryError,
+    PlatformUnreachable,
     Transport,
     TransportStartError,
     mark_unavailable,
@@ -47,10 +51,15 @@ from bot.transports.slack import delivery
 from bot.transports.slack.connection import HttpEndpoint, connect_socket_mode
 from bot.transports.slack.payloads import (
     PLATFORM,
+    BlockActions,
     BotIdentity,
+    EventCallback,
+    MessageEvent,
+    SlashCommand,
     action_message,
     command_message,
     event_message,
+    validated,
 )
 from bot.transports.slack.replies import Origin, Outbox
 from storage.events import claim_event, prune_events
@@ -190,7 +199,7 @@ class SlackTransport(Transport):
                 "Token (xoxb-…) again from the app's OAuth & Permissions page."
             ) from None
         except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise TransportStartError(
+            raise PlatformUnreachable(
                 f"Could not reach the Slack Web API at {self.settings.slack_api_url}: "
                 f"{type(exc).__name__}"
             ) from None
@@ -203,7 +212,8 @@ class SlackTransport(Transport):
             # Listeners return right after ack(): the answer runs in a task of ours,
             # so requests stay quick and each one is fully dispatched when answered.
             process_before_response=True,
-            request_verification_enabled=True,
+            # HttpEndpoint checks signatures on the raw bytes, before anything parses them.
+            request_verification_enabled=False,
             logger=logging.getLogger("bot.transports.slack.bolt"),
             name="seqbot",
         )
@@ -217,8 +227,14 @@ class SlackTransport(Transport):
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        """Log a failure where it happened; unread, asyncio would report it only at GC time."""
+        self._handling.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("Slack: handling a request failed", exc_info=error)
 
     def _allowed(self, user_id: str, chat_id: str, kind: ChatKind) -> bool:
         """The allow-lists (empty: everyone); DMs are governed by the user list alone."""
@@ -237,19 +253,32 @@ class SlackTransport(Transport):
             self._outbox.origins.pop(message.message_id, None)
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        """Acknowledge within the budget: with the answer if it is ready, else "working…"."""
+        """Acknowledge within the budget: with the answer if it is ready, else "working…".
+
+        A command whose ``trigger_id`` was already claimed is a replay (or a
+        double delivery): it is acknowledged with nothing and not run again.
+        """
+        parsed = validated(SlashCommand, command)
+        if parsed is None:  # HTTP bodies were validated already; this is Socket Mode
+            log.warning("Slack: ignored a slash command that Slack would not send")
+            await ack()
+            return
         try:
-            message = command_message(command, self.me)
+            message = command_message(parsed, self.me)
             known = self._names.get(message.user_id)
             if known:  # the display name events use, rather than the legacy user name
                 message = dataclasses.replace(message, user_name=known)
             if not self._allowed(message.user_id, message.chat_id, message.chat_kind):
                 await ack(text=NOT_ALLOWED, response_type="ephemeral")
                 return
+            if not await self._claim(_trigger_key(parsed.trigger_id)):
+                log.info("Slack: command %s was already handled", parsed.trigger_id)
+                await ack()
+                return
             origin = Origin(
                 user_id=message.user_id,
                 chat_kind=message.chat_kind,
-                response_url=command.get("response_url"),
+                response_url=parsed.response_url,
                 ephemeral=self.settings.slack_ephemeral_results,
                 acknowledged=False,
             )
@@ -274,37 +303,44 @@ class SlackTransport(Transport):
         spec = self._bot.plugins.commands.get(parsed.command or "")
         return spec is not None and spec.task.needs_model
 
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        message = action_message(body, action)
-        if message is None or not self._allowed(
-            message.user_id, message.chat_id, message.chat_kind
-        ):
+        press = validated(BlockActions, body)
+        message = action_message(press) if press is not None else None
+        if press is None or message is None:
             return
-        container = body.get("container") or {}
+        if not self._allowed(message.user_id, message.chat_id, message.chat_kind):
+            return
         origin = Origin(
             user_id=message.user_id,
             chat_kind=message.chat_kind,
-            response_url=body.get("response_url"),
-            ephemeral=bool(container.get("is_ephemeral")),
+            response_url=press.response_url,
+            ephemeral=press.container.is_ephemeral,
         )
-        self._spawn(self._handle(message, origin))
+        self._spawn(self._handle_once(_trigger_key(press.trigger_id), message, origin))
 
-    async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _handle_once(self, key: str, message: IncomingMessage, origin: Origin) -> None:
+        if await self._claim(key):
+            await self._handle(message, origin)
+        else:
+            log.info("Slack: %s was already handled", key)
+
+    async def _on_event(self, body: dict[str, Any]) -> None:
         """Mentions, DMs and channel chatter; anything else is acknowledged and dropped."""
-        if self.me is None or event.get("type") not in ("app_mention", "message"):
+        envelope = validated(EventCallback, body)
+        if self.me is None or envelope is None or not isinstance(envelope.event, MessageEvent):
             return
-        message = event_message(event, self.me, "")
+        message = event_message(envelope.event, self.me, "")
         if message is None or not self._allowed(
             message.user_id, message.chat_id, message.chat_kind
         ):
             return
-        self._spawn(self._receive_event(str(body.get("event_id") or ""), event, message))
+        self._spawn(self._receive_event(envelope.event_id, envelope.event, message))
 
     async def _receive_event(
-        self, event_id: str, event: dict[str, Any], message: IncomingMessage
+        self, event_id: str, event: MessageEvent, message: IncomingMessage
     ) -> None:
-        if event_id and not await self._claim(event_id):
+        if not await self._claim(event_id):
             log.debug("Slack: event %s was already handled", event_id)
             return
         assert self.me is not None
@@ -312,10 +348,11 @@ class SlackTransport(Transport):
         if named is not None:
             await self._handle(named, Origin(user_id=named.user_id, chat_kind=named.chat_kind))
 
-    async def _claim(self, event_id: str) -> bool:
+    async def _claim(self, key: str) -> bool:
+        """True for the first claim of an event id or trigger key by any worker, ever (a day)."""
         assert self._bot is not None
         async with self._bot.services.db.session() as session:
-            first = await claim_event(session, PLATFORM, event_id)
+            first = await claim_event(session, PLATFORM, key)
             if time.monotonic() - self._last_prune > _PRUNE_EVERY:
                 self._last_prune = time.monotonic()
                 await prune_events(session, utcnow() - self.event_memory)
@@ -356,3 +393,8 @@ class SlackTransport(Transport):
     async def _chat_unavailable(self, address: Address, reason: str) -> None:
         assert self._bot is not None
         await mark_unavailable(self._bot.services.db, address, reason)
+
+
+def _trigger_key(trigger_id: str) -> str:
+    """Where a command or button press is remembered: beside event ids, which start "Ev"."""
+    return f"trigger:{trigger_id}"

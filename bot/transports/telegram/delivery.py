@@ -4,19 +4,20 @@ Three layers, from the outside in: :func:`deliver` retries network failures
 with backoff and turns Telegram's errors into the core's ``DeliveryError`` /
 ``ChatUnavailable``; :class:`ChatRateLimiter` (python-telegram-bot's
 ``AIORateLimiter`` plus a per-chat bucket) spaces requests and honours
-``RetryAfter``; the library does the HTTP.
+``RetryAfter``; the library does the HTTP, through :class:`QuietRequest`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram.error import (
@@ -29,6 +30,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import AIORateLimiter
+from telegram.request import HTTPXRequest
 
 from bot.transports.base import ChatUnavailable, DeliveryError
 
@@ -45,6 +47,37 @@ _GONE = (
     "have no rights to send",
     "not enough rights to send",
 )
+#: How python-telegram-bot appends a non-JSON answer (a proxy's HTML page) to its message.
+_RAW_ANSWER = ". Parsing the server response"
+
+
+class MarkupRejected(DeliveryError):
+    """Telegram could not parse the message's HTML; nothing was posted, so the text may
+    be sent again without markup."""
+
+
+class QuietRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP client, minus its ERROR traceback for non-JSON answers.
+
+    A proxy in front of the Bot API answers 502 with an HTML page while Telegram
+    is unreachable. The library logs every such answer at ERROR with a
+    ``JSONDecodeError`` traceback before raising ``NetworkError``, which
+    :func:`deliver` and the polling loop already retry and report in one line.
+    """
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise TelegramError("Invalid server response") from None
+        return data
+
+
+def reason(exc: TelegramError) -> str:
+    """``exc``'s message in one short line, without the raw answer the library appends."""
+    text = exc.message.split(_RAW_ANSWER, 1)[0]
+    return " ".join(text.split())[:200]
 
 
 class ChatRateLimiter(AIORateLimiter):
@@ -100,21 +133,20 @@ async def deliver(call: Callable[[], Awaitable[T]], *, chat_id: str, backoff: Se
     """Run one Bot API call, retrying network failures after each delay in ``backoff``.
 
     Raises :class:`ChatUnavailable` when Telegram refuses the chat for good
-    (blocked, kicked, deleted, migrated) and :class:`DeliveryError` otherwise.
+    (blocked, kicked, deleted, migrated), :class:`MarkupRejected` when it cannot
+    parse the message's HTML, and :class:`DeliveryError` otherwise.
     """
     for attempt in range(len(backoff) + 1):
         try:
             return await call()
         except Forbidden as exc:
-            raise ChatUnavailable(f"Telegram refuses chat {chat_id}: {exc.message}") from None
+            raise ChatUnavailable(f"Telegram refuses chat {chat_id}: {reason(exc)}") from None
         except ChatMigrated as exc:
             raise ChatUnavailable(
                 f"Telegram chat {chat_id} became supergroup {exc.new_chat_id}"
             ) from None
         except BadRequest as exc:
-            if any(reason in exc.message.lower() for reason in _GONE):
-                raise ChatUnavailable(f"Telegram refuses chat {chat_id}: {exc.message}") from None
-            raise DeliveryError(f"Telegram rejected the message: {exc.message}") from None
+            _raise_bad_request(exc, chat_id)
         except RetryAfter as exc:  # still limited after the rate limiter's own retries
             seconds = retry_after_seconds(exc)
             raise DeliveryError(
@@ -124,9 +156,21 @@ async def deliver(call: Callable[[], Awaitable[T]], *, chat_id: str, backoff: Se
             raise DeliveryError("Telegram no longer accepts the bot token") from None
         except NetworkError as exc:  # includes TimedOut; BadRequest was handled above
             if attempt == len(backoff):
-                raise DeliveryError(f"Telegram could not be reached: {exc.message}") from None
-            log.info("Telegram request failed (%s); retrying in %g s", exc, backoff[attempt])
+                raise DeliveryError(f"Telegram could not be reached: {reason(exc)}") from None
+            log.warning(
+                "Telegram request failed (%s); retrying in %g s", reason(exc), backoff[attempt]
+            )
             await asyncio.sleep(backoff[attempt])
         except TelegramError as exc:
-            raise DeliveryError(f"Telegram error: {exc.message}") from None
+            raise DeliveryError(f"Telegram error: {reason(exc)}") from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _raise_bad_request(exc: BadRequest, chat_id: str) -> NoReturn:
+    """Sort Telegram's 400s: a chat gone for good, markup it cannot parse, or a bad message."""
+    message = exc.message.lower()
+    if any(gone in message for gone in _GONE):
+        raise ChatUnavailable(f"Telegram refuses chat {chat_id}: {reason(exc)}") from None
+    if "can't parse entities" in message:
+        raise MarkupRejected(f"Telegram could not parse the markup: {reason(exc)}") from None
+    raise DeliveryError(f"Telegram rejected the message: {reason(exc)}") from None

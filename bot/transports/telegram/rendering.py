@@ -10,6 +10,7 @@ import hashlib
 import html
 import re
 from collections import OrderedDict
+from html.parser import HTMLParser
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import BotCommandLimit, InlineKeyboardButtonLimit, MessageLimit
@@ -42,6 +43,40 @@ def html_chunks(text: str) -> list[str]:
     """
     wide = any(ord(char) > 0xFFFF for char in text)
     return render_chunks(text, TELEGRAM_HTML, MAX_TEXT // 2 if wide else MAX_TEXT)
+
+
+def plain_text(chunk: str) -> str:
+    """A Telegram HTML chunk as the plain text a reader would see, links as ``label (url)``.
+
+    The fallback when Telegram refuses a chunk's markup: the same words are sent
+    once more without ``parse_mode``, so the reply still arrives exactly once.
+    """
+    parser = _PlainText()
+    parser.feed(chunk)
+    parser.close()
+    return "".join(parser.parts)
+
+
+class _PlainText(HTMLParser):
+    """Collects the text of Telegram HTML; a link's target follows its label."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._links: list[tuple[str, int]] = []  # (href, index of the label's first part)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self.parts)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links:
+            href, start = self._links.pop()
+            if href and "".join(self.parts[start:]) != href:
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
 
 
 class CallbackActions:

@@ -4,7 +4,9 @@ Lifecycle: ``getMe`` checks the token, ``setMyCommands`` fills Telegram's "/"
 menu from the registered tasks, then updates arrive by long polling (default)
 or through :class:`~bot.transports.telegram.webhook.WebhookServer`. Each update
 becomes an :class:`~bot.messages.IncomingMessage` handled in its own asyncio
-task, so a slow answer never holds up the next update.
+task, so a slow answer never holds up the next update; an update Telegram
+delivers twice is handled once, by whichever worker claims it first
+(:mod:`~bot.transports.telegram.repeats`).
 
 Edited messages are ignored (not requested from Telegram at all): re-running
 an edited ``/remind`` would create a second reminder and an edited question
@@ -17,21 +19,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from telegram import CallbackQuery, ChatMemberUpdated, ReplyParameters, Update
+from telegram import CallbackQuery, ChatMemberUpdated, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatMemberStatus, ParseMode
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.messages import Address, Reply
 from bot.settings import Settings
-from bot.transports.base import DeliveryError, Transport, TransportStartError, mark_unavailable
-from bot.transports.telegram.delivery import ChatRateLimiter, deliver
-from bot.transports.telegram.rendering import CallbackActions, html_chunks, keyboard, menu_commands
+from bot.transports.base import (
+    DeliveryError,
+    PlatformUnreachable,
+    Transport,
+    TransportStartError,
+    mark_unavailable,
+)
+from bot.transports.telegram import schema
+from bot.transports.telegram.delivery import (
+    ChatRateLimiter,
+    MarkupRejected,
+    QuietRequest,
+    deliver,
+    reason,
+)
+from bot.transports.telegram.rendering import (
+    CallbackActions,
+    html_chunks,
+    keyboard,
+    menu_commands,
+    plain_text,
+)
+from bot.transports.telegram.repeats import HandledUpdates
 from bot.transports.telegram.updates import PLATFORM, BotIdentity, incoming_message, incoming_press
 from bot.transports.telegram.webhook import InvalidUpdate, WebhookServer
 
@@ -43,6 +66,11 @@ log = logging.getLogger(__name__)
 #: Update kinds requested from Telegram; edited messages are deliberately not among them.
 ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
 _SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _may_pass(exc: TelegramError) -> bool:
+    """Whether a failed call may succeed later (network down, 5xx, flood wait): worth a retry."""
+    return isinstance(exc, NetworkError | RetryAfter) and not isinstance(exc, BadRequest)
 
 
 class TelegramTransport(Transport):
@@ -77,6 +105,7 @@ class TelegramTransport(Transport):
         self._webhook: WebhookServer | None = None
         self._handling: set[asyncio.Task[None]] = set()
         self._callbacks = CallbackActions()
+        self._handled: HandledUpdates | None = None
         #: The transport is registered (and reminders may be sent through it) while
         #: start() still talks to Telegram; sends wait for ``_started`` meanwhile.
         self._starting = False
@@ -112,9 +141,10 @@ class TelegramTransport(Transport):
             ) from None
         except TelegramError as exc:
             await app.bot.shutdown()
-            raise TransportStartError(
+            error = PlatformUnreachable if _may_pass(exc) else TransportStartError
+            raise error(
                 f"Could not reach the Telegram Bot API at {self._safe_api_url()}: "
-                f"{self._scrub(exc.message)}"
+                f"{self._scrub(reason(exc))}"
             ) from None
         self._app = app
         me = app.bot.bot
@@ -136,8 +166,9 @@ class TelegramTransport(Transport):
                 await self._start_webhook(app, secret)
         except (TelegramError, OSError) as exc:
             await self.stop()
+            detail = reason(exc) if isinstance(exc, TelegramError) else str(exc)
             raise TransportStartError(
-                f"Telegram updates could not be started: {self._scrub(str(exc))}"
+                f"Telegram updates could not be started: {self._scrub(detail)}"
             ) from None
         log.info("Telegram: running as @%s (%s)", me.username, "webhook" if secret else "polling")
         if not me.can_read_all_group_messages:
@@ -173,6 +204,8 @@ class TelegramTransport(Transport):
             .token(self._token)
             .base_url(self.settings.telegram_api_url)
             .rate_limiter(ChatRateLimiter(per_chat_burst=burst, per_chat_period=period))
+            .request(QuietRequest(connection_pool_size=256))  # the library's default sizes
+            .get_updates_request(QuietRequest(connection_pool_size=1))
             .job_queue(None)
         )
         if webhook:
@@ -210,14 +243,22 @@ class TelegramTransport(Transport):
         await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def _receive_webhook_update(self, data: dict[str, Any]) -> None:
+        """Check, parse and start handling one posted update before the webhook answers.
+
+        Anything seqbot cannot read raises :class:`InvalidUpdate` (a 400) here,
+        rather than failing later inside a handler. The work starts directly,
+        not through the library's update queue, so it has begun by the time
+        Telegram gets its 200.
+        """
         assert self._app is not None
+        problem = schema.problem(data)
+        if problem is not None:
+            raise InvalidUpdate(f"not a Telegram update ({problem})")
         try:
             update = Update.de_json(data, self._app.bot)
+            self._dispatch(update)
         except Exception as exc:  # the library raises whatever a malformed field trips over
             raise InvalidUpdate(f"not a Telegram update ({type(exc).__name__})") from None
-        if not isinstance(update.update_id, int):
-            raise InvalidUpdate("update_id is not an integer")
-        await self._app.update_queue.put(update)
 
     async def _set_menu(self, bot: Bot) -> None:
         """Fill Telegram's command menu; a failure only costs the menu, so it is logged."""
@@ -225,10 +266,10 @@ class TelegramTransport(Transport):
         try:
             await self._app.bot.set_my_commands(menu_commands(bot.plugins))
         except TelegramError as exc:
-            log.warning("Telegram: could not set the command menu: %s", self._scrub(str(exc)))
+            log.warning("Telegram: could not set the command menu: %s", self._scrub(reason(exc)))
 
     def _polling_error(self, exc: TelegramError) -> None:
-        log.warning("Telegram: polling failed, retrying: %s", self._scrub(str(exc)))
+        log.warning("Telegram: polling failed, retrying: %s", self._scrub(reason(exc)))
 
     def _safe_api_url(self) -> str:
         return self._scrub(self.settings.telegram_api_url)
@@ -239,16 +280,35 @@ class TelegramTransport(Transport):
     # ----- incoming --------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        self._dispatch(update)
+
+    def _dispatch(self, update: Update) -> None:
+        """Start the work ``update`` asks for in its own task, once per update across workers."""
+        work = self._work_for(update)
+        if work is not None:
+            self._spawn(self._once(update.update_id, work))
+
+    def _work_for(self, update: Update) -> Callable[[], Coroutine[Any, Any, None]] | None:
+        """What to do for ``update``; kinds not in :data:`ALLOWED_UPDATES` are ignored."""
         if self._bot is None or self._me is None:
-            return
+            return None
         if update.callback_query is not None:
-            self._spawn(self._pressed(update.callback_query))
-        elif update.my_chat_member is not None:
-            self._spawn(self._membership_changed(update.my_chat_member))
-        elif update.effective_message is not None:
-            message = incoming_message(update.effective_message, self._me)
-            if message is not None:
-                self._spawn(self._bot.handle(message, self))
+            return partial(self._pressed, update.callback_query)
+        if update.my_chat_member is not None:
+            return partial(self._membership_changed, update.my_chat_member)
+        posted = update.message or update.channel_post
+        message = incoming_message(posted, self._me) if posted is not None else None
+        return partial(self._bot.handle, message, self) if message is not None else None
+
+    async def _once(self, update_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work`` unless Telegram re-delivered an update already handled (by any worker)."""
+        assert self._bot is not None and self._me is not None
+        if self._handled is None:
+            self._handled = HandledUpdates(self._bot.services.db, self._me.id)
+        if await self._handled.first_delivery(update_id):
+            await work()
+        else:
+            log.info("Telegram: update %d was already handled", update_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -304,21 +364,44 @@ class TelegramTransport(Transport):
         )
         first_id: str | None = None
         for index, chunk in enumerate(chunks):
-            sent = await deliver(
-                lambda chunk=chunk, index=index: app.bot.send_message(
-                    chat_id=address.chat_id,
-                    text=chunk,
-                    parse_mode=ParseMode.HTML,
-                    message_thread_id=thread,
-                    reply_parameters=replying if index == 0 else None,
-                    reply_markup=markup if index == len(chunks) - 1 else None,
-                ),
-                chat_id=address.chat_id,
-                backoff=self.retry_backoff,
+            sent = await self._send_chunk(
+                app,
+                address.chat_id,
+                chunk,
+                message_thread_id=thread,
+                reply_parameters=replying if index == 0 else None,
+                reply_markup=markup if index == len(chunks) - 1 else None,
             )
             if first_id is None:
                 first_id = str(sent.message_id)
         return first_id
+
+    async def _send_chunk(
+        self,
+        app: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: str,
+        chunk: str,
+        **options: Any,
+    ) -> Message:
+        """Post one HTML chunk; if Telegram cannot parse its markup, post it once as plain text.
+
+        A refused chunk was not posted, so the plain resend delivers it exactly once.
+        """
+
+        def post(text: str, parse_mode: str | None) -> Coroutine[Any, Any, Message]:
+            return deliver(
+                lambda: app.bot.send_message(
+                    chat_id=chat_id, text=text, parse_mode=parse_mode, **options
+                ),
+                chat_id=chat_id,
+                backoff=self.retry_backoff,
+            )
+
+        try:
+            return await post(chunk, ParseMode.HTML)
+        except MarkupRejected as exc:
+            log.warning("%s; sent the message to chat %s as plain text", exc, chat_id)
+            return await post(plain_text(chunk), None)
 
     async def typing(self, address: Address) -> None:
         if self._app is None:
