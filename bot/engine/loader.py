@@ -1,15 +1,17 @@
 """From a model name to a ready model and tokenizer.
 
 A name is a local directory or a hub id. Loading never downloads: hub ids resolve only
-through the local huggingface_hub cache, so a bot started offline fails at once with a
-message saying how to fetch the model (``seqbot model pull``).
+through the local huggingface_hub cache. A model loads on first use, not at start, so a
+bot without it (offline, or never pulled) starts and works; each request that needs the
+model gets :class:`ModelNotAvailable`, one sentence saying to run ``seqbot model pull`` or
+to set ``SEQBOT_MODEL`` to a local directory. Downloading is :mod:`.download`'s job, and
+an interactive ``seqbot chat`` offers it at start (:mod:`bot.model_offer`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,6 @@ FAMILIES = {"t5": t5.build, "mt5": t5.build, "marian": marian.build, "bart": mar
 DEFAULT_MAX_SOURCE = 512
 # Decoding constraints transformers applies by default; we apply them too, so outputs match.
 GENERATION_KEYS = ("bad_words_ids", "forced_bos_token_id", "forced_eos_token_id")
-DOWNLOAD_PATTERNS = ["*.json", "*.spm", "*.model", "*.txt"]
 
 
 @dataclass
@@ -56,26 +57,6 @@ def resolve(name: str, cache_dir: str | None = None) -> Path:
     if not (snapshot / "config.json").is_file():
         raise ModelNotAvailable(name)
     return snapshot
-
-
-def pull(name: str, cache_dir: str | None = None) -> Path:
-    """Download a hub model's config, tokenizer and weights (safetensors when offered)."""
-    from huggingface_hub import HfApi, constants, snapshot_download
-
-    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in {
-        "1",
-        "true",
-        "yes",
-    }:
-        raise ConnectionError("HF_HUB_OFFLINE is set")
-    files = HfApi().list_repo_files(name)
-    if any(f.endswith(".safetensors") for f in files):
-        weights = ["*.safetensors", "*.safetensors.index.json"]
-    else:
-        weights = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
-    return Path(
-        snapshot_download(name, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS + weights)
-    )
 
 
 def read_config(directory: Path) -> dict[str, Any]:
