@@ -8,6 +8,8 @@ task has to know which model family runs underneath.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from sentencex import segment
 
 from bot.errors import ServiceUnavailable, UsageError, UserError
 from tasks._numbers import whole_number
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -154,7 +158,7 @@ def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
     """
     ends: list[int] = []
     position = 0
-    for piece in segment(language or "en", text):
+    for piece in _segment(language or "en", text):
         if not piece or not text.startswith(piece, position):
             break
         position += len(piece)
@@ -162,6 +166,33 @@ def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
     if position < len(text):
         ends.append(len(text))
     return list(zip([0, *ends], ends, strict=False))
+
+
+#: Where the plain fallback cuts: after sentence-final punctuation and the spaces after it
+#: (CJK full stops need no space).
+_PLAIN_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])")
+
+
+def _segment(language: str, text: str) -> list[str]:
+    """sentencex's pieces, or a plain split where the library fails on this text.
+
+    sentencex is Rust; on some character sequences it panics (slicing inside a
+    multi-byte character), which reaches Python as ``pyo3_runtime.PanicException``,
+    a ``BaseException``. A chat message must never end in a crash, so any failure
+    of the library falls back to cutting after sentence-final punctuation.
+    """
+    try:
+        return list(segment(language, text))
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
+        raise
+    except BaseException:  # the Rust panic, see above
+        log.warning("sentencex failed on a %d-character text; using the plain split", len(text))
+        pieces, start = [], 0
+        for match in _PLAIN_BOUNDARY.finditer(text):
+            if match.end() > start:
+                pieces.append(text[start : match.end()])
+                start = match.end()
+        return [*pieces, text[start:]] if start < len(text) else pieces
 
 
 def sentences(text: str, language: str = "en") -> list[str]:

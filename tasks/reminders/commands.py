@@ -7,22 +7,36 @@ process is delivered by whichever process runs a transport for its platform.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.locale import parse_timezone
-from bot.messages import ChatKind
+from bot.messages import Button, ChatKind, Reply
 from bot.plugins import Task, action, command, dialog_step
 from storage import reminders as store
 from storage.models import Reminder, ReminderStatus
 from storage.people import set_user_setting
-from tasks._numbers import parse_id
-from tasks.reminders.formatting import confirmation, describe_rrule, listing, strip_markup
-from tasks.reminders.parsing import format_local, parse_duration, parse_reminder
+from tasks._numbers import digits_of, parse_id
+from tasks.reminders.formatting import (
+    alternative_button,
+    confirmation,
+    describe_rrule,
+    listing,
+    strip_markup,
+    until,
+)
+from tasks.reminders.parsing import (
+    ParsedWhen,
+    format_local,
+    parse_duration,
+    parse_reminder,
+)
 
 _YES = {"yes", "y", "ok", "okay", "sure", "end it", "stop", "done"}
 _KEEP_DEFAULT = {"", "ok", "okay", "yes", "y", "keep", "default", "fine", "sure"}
@@ -34,11 +48,14 @@ class Reminders(Task):
     usage = (
         "/remind me in 10 minutes to stretch\n"
         "/remind me tomorrow at 9 to call Anna\n"
+        "/remind me tonight at 11 | next friday | march 3 at 5pm | Thursday 8:00 PST ...\n"
         "/remind me on friday 15:30 send the report\n"
         "/remind me 2026-12-24 18:00 dinner\n"
         "/remind here every weekday at 9:00 stand-up\n"
-        "/remind me every monday at 9am | every 2 hours | every month on the 1st at 9 | "
-        "every other wednesday at 10 ...\n"
+        "/remind me every monday at 9am | daily at 7 | every 2 hours | every first of the month "
+        "| every other wednesday at 10 ...\n"
+        "(in your /settings language too: morgen um 9, demain à 9h, mañana a las 9, завтра в 9, "
+        "明天上午9点)\n"
         "/remind list · /remind cancel <id> · /remind snooze <id> 10m · /remind done <id>"
     )
 
@@ -59,17 +76,19 @@ class Reminders(Task):
             return await self._snooze(ctx, reminder_id, span or "10m")
         if word == "done":
             return await self._done(ctx, rest)
-        raise UsageError("Start with me, here, list, cancel, snooze or done.")
+        # Anything else is a reminder for the sender, said the way their language says
+        # it: "/remind morgen um 9: Meeting vorbereiten", "/remind 明天上午9点提醒我开会".
+        return await self._create(ctx, "me", args.strip())
 
     # -- creating ----------------------------------------------------------------------------
 
     async def _create(
         self, ctx: Context, who: str, spec: str, zone: str | None = None
-    ) -> str | None:
+    ) -> Reply | None:
         now = _now(ctx)
         parsed = parse_reminder(
             spec, now=now, zone=zone or ctx.user.timezone,
-            max_years=ctx.settings.reminder_max_years_ahead,
+            max_years=ctx.settings.reminder_max_years_ahead, language=ctx.user.language,
         )  # fmt: skip
         if zone is None and parsed.uses_zone and not ctx.user.timezone_set:
             pending = {"who": who, "spec": spec, "text": strip_markup(parsed.text)}
@@ -103,10 +122,13 @@ class Reminders(Task):
         note = ""
         if zone is None and not ctx.user.timezone_set:
             note = f"Times are shown in {ctx.user.timezone}; set yours with /settings timezone."
-        return confirmation(reminder, zone_note=note)
+        text = confirmation(reminder, now=now, zone_note=note, assumption=parsed.assumption)
+        return Reply(text, buttons=_alternative_buttons(reminder, parsed))
 
     @dialog_step("timezone")
-    async def timezone_answer(self, ctx: Context, text: str, data: dict[str, Any]) -> str | None:
+    async def timezone_answer(
+        self, ctx: Context, text: str, data: dict[str, Any]
+    ) -> Reply | str | None:
         answer = text.strip()
         if answer.lower() in _KEEP_DEFAULT:
             zone = ctx.user.timezone
@@ -120,7 +142,9 @@ class Reminders(Task):
         async with ctx.db.session() as session:
             await set_user_setting(session, ctx.user.id, timezone=zone)
         done = await self._create(ctx, str(data["who"]), str(data["spec"]), zone=zone)
-        return f"Time zone set to {zone}.\n{done}" if done else None
+        if done is None:
+            return None
+        return Reply(f"Time zone set to {zone}.\n{done.text}", buttons=done.buttons)
 
     async def _check_cap(self, ctx: Context, session: AsyncSession) -> None:
         limit = ctx.settings.reminder_max_per_user
@@ -228,6 +252,61 @@ class Reminders(Task):
     @action("done")
     async def done_button(self, ctx: Context, payload: str) -> str | None:
         return await self._done(ctx, payload)
+
+    # -- the other reading of an ambiguous request ("at 3": 15:00, or 03:00) ------------------
+
+    @action("alt")
+    async def alternative_pressed(self, ctx: Context, payload: str) -> str:
+        """Move the reminder to the other reading offered under its confirmation."""
+        raw_id, _, stamp = payload.partition(":")
+        when = self._alternative_time(ctx, stamp)
+        async with ctx.db.session() as session:
+            reminder = await self._find(ctx, session, raw_id)
+            if reminder.status not in store.ACTIVE:
+                return f"Reminder #{reminder.id} is not active any more ({reminder.status})."
+            zone = reminder.timezone
+            if not reminder.rrule:
+                await store.snooze(session, reminder.id, when)
+                moved = f"Moved #{reminder.id} {reminder.text}"
+            else:
+                # A repetition moves to the other clock time: a new series replaces the old.
+                await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
+                rrule = _with_clock(reminder.rrule, when, zone)
+                copy = await store.add_reminder(
+                    session, user_id=reminder.user_id, platform=reminder.platform,
+                    chat_external_id=reminder.chat_external_id, thread_id=reminder.thread_id,
+                    text=reminder.text, due_at=when, timezone=zone, rrule=rrule,
+                    mention=reminder.mention,
+                )  # fmt: skip
+                moved = f"Moved: #{copy.id} {reminder.text} (replaces #{reminder.id})"
+        _wake(ctx)
+        return f"{moved} to {format_local(when, zone)}, {until(when - _now(ctx))}."
+
+    def _alternative_time(self, ctx: Context, stamp: str) -> datetime:
+        """The button's time, refused when it is past or out of reach (a typed /press)."""
+        digits = digits_of(stamp)
+        now = _now(ctx)
+        if digits is None or len(digits) > 12:
+            raise UsageError("That button is not one I made; create the reminder again.")
+        when = datetime.fromtimestamp(int(digits), UTC)
+        if when <= now:
+            raise UserError("That time is already past; create the reminder again.")
+        if when > now + timedelta(days=366 * ctx.settings.reminder_max_years_ahead):
+            raise UsageError("That is too far ahead; create the reminder again.")
+        return when
+
+
+def _alternative_buttons(reminder: Reminder, parsed: ParsedWhen) -> tuple[Button, ...]:
+    if parsed.alternative is None or parsed.alternative == parsed.due_at:
+        return ()
+    return (alternative_button(reminder.id, parsed.alternative, reminder.timezone),)
+
+
+def _with_clock(rrule: str, when: datetime, zone: str) -> str:
+    """``rrule`` at the wall-clock time of ``when`` in ``zone`` (BYHOUR/BYMINUTE replaced)."""
+    local = when.astimezone(ZoneInfo(zone))
+    rrule = re.sub(r"BYHOUR=\d+", f"BYHOUR={local.hour}", rrule)
+    return re.sub(r"BYMINUTE=\d+", f"BYMINUTE={local.minute}", rrule)
 
 
 def _dropped_note(pending: dict[str, Any]) -> str:

@@ -1,15 +1,18 @@
 """Reading "when" out of a reminder: one-off times, recurrences, snooze durations.
 
-Three grammars, tried in this order:
+:func:`parse_reminder` is the one entry point. The work is in :mod:`.when`:
 
-- ``in <amount> <unit> [and ...]``: relative, computed on absolute (UTC) time,
-  so "in 10 minutes" is ten real minutes even across a DST change;
-- ``every ...``: our own small recurrence grammar, turned into an RFC 5545
-  RRULE that :mod:`dateutil.rrule` expands in the user's zone (wall-clock
-  times survive DST);
-- anything else: the longest prefix that dateparser reads as a date, with an
-  explicit ``RELATIVE_BASE``, zone and ``languages=['en']`` (its defaults guess
-  languages and read English words as dates in others).
+- :mod:`.when.duckling` runs Facebook's Duckling (dates and clock times in many
+  languages), loaded once per process;
+- :mod:`.when.languages` holds per-language tables: rewrites before Duckling reads,
+  the canonical words the grammars below read, and the words around the text;
+- :mod:`.when.relative` counts "in 2 hours" exactly; :mod:`.when.recurrence` and
+  :mod:`.when.schedule` turn "every monday at 9" into an RRULE;
+- :mod:`.when.readings` applies our conventions and notices ambiguity ("at 3");
+- :mod:`.when.text` separates the reminder text and refuses leftovers that look like
+  time words, so a phrase read only in part is never saved at a guessed time;
+- :mod:`.when.fallback` is the older hand grammar, used where Duckling cannot be
+  imported (it ships for Linux x86_64 only).
 
 Wall-clock results are localized with :mod:`zoneinfo`: a time skipped by a
 spring-forward change moves forward by the gap (02:30 → 03:30), an ambiguous
@@ -19,366 +22,162 @@ fall-back time means its first occurrence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import dateparser
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrulestr
 
 from bot.errors import UsageError
-from tasks._numbers import check_span, whole_number
+from tasks._numbers import check_span
+from tasks.reminders.when import duckling, fallback, impossible, oneoff, relative, schedule
+from tasks.reminders.when.bounds import already_past, format_wall, too_far
+from tasks.reminders.when.languages import language_for
+from tasks.reminders.when.occurrence import next_occurrence
+from tasks.reminders.when.phrase import Phrase, localize
+from tasks.reminders.when.recurrence import is_recurring
+from tasks.reminders.when.result import ParsedWhen
+from tasks.reminders.when.text import check_edges, check_leftovers, reminder_text
 
-ACCEPTED_FORMS = (
-    "in 10 minutes · tomorrow at 9 · on friday 15:30 · 2026-12-24 18:00 · "
-    "every weekday at 9:00 · every monday at 9am · every 2 hours · "
-    "every month on the 1st at 9 · every other wednesday at 10"
-)
+__all__ = [
+    "MAX_SNOOZE",
+    "ParsedWhen",
+    "format_local",
+    "localize",
+    "next_occurrence",
+    "parse_duration",
+    "parse_reminder",
+]
 
-_UNITS = {
-    "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes", "m": "minutes",
-    "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "h": "hours",
-    "day": "days", "days": "days", "d": "days",
-    "week": "weeks", "weeks": "weeks", "w": "weeks",
-    "month": "months", "months": "months",
-    "year": "years", "years": "years",
-}  # fmt: skip
-_AMOUNT = r"(?:\d+|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|half\s+an?)"
-_UNIT = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?|years?)"
-_PIECE = rf"\b{_AMOUNT}\s*{_UNIT}\b"
-_RELATIVE = re.compile(rf"^in\s+(?P<span>{_PIECE}(?:\s*(?:,|and|,\s*and)\s*{_PIECE})*)\b", re.I)
-_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-                 "six": 6, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30}  # fmt: skip
-
-_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_DAY_CODES = dict(zip(_DAYS, ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], strict=True))
-_DAY = r"(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?s?"
-_TIME = r"(?P<time>\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)"
-_TIME_AFTER_AT = r"(?P<attime>\d{1,2}(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
-_RECURRENCE = re.compile(
-    r"^every\s+(?:(?P<other>other)\s+|(?P<n>\d+)\s+)?"
-    rf"(?P<what>weekdays?|weekends?|days?|weeks?|months?|years?|hours?|minutes?|mins?"
-    rf"|{_DAY}(?:\s*(?:,|and|,\s*and)\s*{_DAY})*)\b"
-    r"(?:\s+on\s+the\s+(?P<monthday>\d{1,2})(?:st|nd|rd|th)?\b)?"
-    rf"(?:\s+at\s+{_TIME_AFTER_AT}\b|\s+{_TIME}(?=\s|$))?",
-    re.I,
-)
-_TIME_WORDS = re.compile(
-    r"\d:\d\d|\d\s*(?:am|pm)\b|\bat\s+\d|\bnoon\b|\bmidnight\b|\btonight\b", re.I
-)
-_BARE_HOUR = re.compile(r"\bat\s+(\d{1,2})(?![\d:.]|\s*(?:am|pm)\b)", re.I)
-_DATE_HINT = re.compile(
-    r"\d|today|tomorrow|tonight|noon|midnight|next|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr"
-    r"|may|jun|jul|aug|sep|oct|nov|dec",
-    re.I,
-)
-_FILLER = re.compile(r"^(?:to|that|about|:|-|,)\s+", re.I)
-DEFAULT_HOUR = 9
 #: The longest snooze; longer ones are new reminders.
 MAX_SNOOZE = timedelta(days=366)
 _SNOOZE_RANGE = "Snooze for between a minute and a year, for example 10m, 1h or 2 days."
-#: (amount, unit) pairs such as (10, "minutes"); units are the values of ``_UNITS``.
-Pieces = list[tuple[float, str]]
+_NO_TIME = "I can't tell when that is."
 
 
-@dataclass(frozen=True)
-class ParsedWhen:
-    """What a reminder request means: its text, first due time (UTC) and recurrence."""
-
-    text: str
-    due_at: datetime
-    rrule: str | None
-    #: Whether the meaning depends on the user's zone ("at 9" does, "in 10 minutes" does not).
-    uses_zone: bool
+#: English time words: a phrase in another language's setting that has them is also tried
+#: as English ("every monday at 9am" from a user whose language is German).
+_ENGLISH = re.compile(
+    r"\b(?:every|daily|weekly|monthly|tomorrow|today|tonight|next\s+week|at\s+\d"
+    r"|in\s+\d+\s*(?:min|hour|day|week|month))|\d\s*(?:am|pm)\b",
+    re.I,
+)
 
 
-def parse_reminder(spec: str, *, now: datetime, zone: str, max_years: int = 5) -> ParsedWhen:
-    """Split ``spec`` ("tomorrow at 9 to call Anna") into when and what, in ``zone``."""
+class _NoTime(UsageError):
+    """Nothing in the phrase reads as a time (another language's rules may find one)."""
+
+
+def parse_reminder(
+    spec: str, *, now: datetime, zone: str, max_years: int = 5, language: str = "en"
+) -> ParsedWhen:
+    """Split ``spec`` ("tomorrow at 9 to call Anna") into when and what, in ``zone``.
+
+    ``language`` is the user's ISO 639-1 code; phrases in English are understood too.
+    """
     spec = " ".join(spec.split())
     if not spec:
         raise UsageError("Tell me when and what, for example: /remind me in 10 minutes to stretch.")
-    if spec.lower().startswith("every "):
-        parsed = _parse_recurrence(spec, now, zone, max_years)
-    elif match := _RELATIVE.match(spec):
-        pieces = _pieces(match["span"])
-        check_span(pieces, _horizon(max_years), _too_far(max_years))
-        due = _after_span(pieces, now, zone)
-        parsed = ParsedWhen(_text(spec[match.end() :]), due, None, False)
+    if duckling.available():
+        parsed = _parse(spec, now, zone, max_years, language)
     else:
-        parsed = _parse_absolute(spec, now, zone, max_years)
+        parsed = fallback.parse(spec, now, zone, max_years)
     if not parsed.text:
         raise UsageError("What should I remind you of? Put the text after the time.")
     if parsed.due_at <= now:
-        raise UsageError(_already_past(parsed.due_at.astimezone(ZoneInfo(zone)), zone))
+        raise UsageError(_past(parsed, zone))
     if parsed.due_at > now + relativedelta(years=max_years):
-        raise UsageError(_too_far(max_years))
+        raise UsageError(too_far(max_years))
     return parsed
+
+
+def _parse(spec: str, now: datetime, zone: str, max_years: int, language: str) -> ParsedWhen:
+    """Read in the user's language; when it finds no time at all, try English."""
+    table = language_for(language)
+    try:
+        return _read(Phrase(spec, table, now, zone, max_years))
+    except UsageError as exc:
+        if table.code == "en" or not (isinstance(exc, _NoTime) or _ENGLISH.search(spec)):
+            raise _explained(exc, table.examples) from None
+        try:  # people type English whatever their setting says
+            return _read(Phrase(spec, language_for("en"), now, zone, max_years))
+        except UsageError:
+            raise _explained(exc, table.examples) from None
+
+
+def _explained(error: UsageError, examples: str) -> UsageError:
+    """A phrase with no time at all gets the forms that are understood."""
+    if isinstance(error, _NoTime):
+        return UsageError(f"{_NO_TIME} Accepted forms: {examples}.")
+    return error
+
+
+def _read(phrase: Phrase) -> ParsedWhen:
+    impossible.check(phrase.canonical.text, day_first=phrase.language.day_first)
+    impossible.check_vague(phrase.canonical.text)
+    if is_recurring(phrase):
+        return _repeating(phrase)
+    try:
+        reading = oneoff.read(phrase)
+    except UsageError as exc:
+        if str(exc) == _NO_TIME:
+            raise _NoTime(_NO_TIME) from None
+        raise
+    spans = list(reading.spans)
+    check_leftovers(phrase, spans)
+    check_edges(phrase, spans)
+    due = reading.due(phrase.zone)
+    return ParsedWhen(
+        reminder_text(phrase, spans), due, None, reading.zoned,
+        assumption=reading.assumption, alternative=reading.alternative,
+    )  # fmt: skip
+
+
+def _repeating(phrase: Phrase) -> ParsedWhen:
+    repeating = schedule.read(phrase)
+    spans = list(repeating.spans)
+    check_leftovers(phrase, spans)
+    check_edges(phrase, spans)
+    start = phrase.now.replace(second=0, microsecond=0)
+    first = next_occurrence(schedule.anchor(repeating.rrule), phrase.zone, start, phrase.now)
+    if first is None:
+        raise UsageError("That repetition never happens.")
+    alternative = None
+    if repeating.alternative is not None:
+        alt_rule = schedule.anchor(repeating.alternative)
+        alternative = next_occurrence(alt_rule, phrase.zone, start, phrase.now)
+    sub_daily = re.search(r"FREQ=(?:HOURLY|MINUTELY)", repeating.rrule) is not None
+    return ParsedWhen(
+        reminder_text(phrase, spans), first, repeating.rrule, not sub_daily,
+        assumption=repeating.assumption, alternative=alternative,
+        alternative_rrule=repeating.alternative,
+    )  # fmt: skip
+
+
+def _past(parsed: ParsedWhen, zone: str) -> str:
+    """Already past; when the other reading of the phrase is not, say so."""
+    message = already_past(parsed.due_at.astimezone(ZoneInfo(zone)), zone)
+    if parsed.alternative is not None and parsed.alternative > parsed.due_at:
+        other = parsed.alternative.astimezone(ZoneInfo(zone))
+        message += f" Did you mean {other:%H:%M}? Say it with am/pm or as 24-hour time."
+    return message
 
 
 def parse_duration(text: str) -> timedelta:
     """A snooze length such as ``10m``, ``1h``, ``2 days`` or ``in 90 minutes``."""
     cleaned = text.strip().lower().removeprefix("in ").strip()
-    match = re.fullmatch(rf"(?P<span>{_PIECE}(?:(?:\s*(?:,|and)\s*|\s+){_PIECE})*)", cleaned)
-    if not match:
+    if not re.fullmatch(rf"{relative.SPAN}", cleaned, re.I):
         raise UsageError(f"I can't read {text.strip()!r} as a duration; try 10m, 1h or 2 days.")
-    pieces = _pieces(match["span"])
+    pieces = relative.pieces(cleaned)
     check_span(pieces, MAX_SNOOZE, _SNOOZE_RANGE)
-    calendar, delta = _span_parts(pieces)
+    if any(unit in ("months", "years") for _, unit in pieces):
+        raise UsageError(_SNOOZE_RANGE)
+    calendar, delta = relative.split(pieces)
     delta += timedelta(days=calendar.days)  # relativedelta keeps weeks as days
-    if calendar.months or calendar.years or delta <= timedelta(0) or delta > MAX_SNOOZE:
+    if delta <= timedelta(0) or delta > MAX_SNOOZE:
         raise UsageError(_SNOOZE_RANGE)
     return delta
 
 
-def next_occurrence(rrule: str, zone: str, previous: datetime, after: datetime) -> datetime | None:
-    """The first occurrence of ``rrule`` after ``after`` (UTC), counting from ``previous``.
-
-    Day-level rules run on the zone's wall clock, so a daily 02:30 stays 02:30
-    across DST; hourly and minutely rules run on absolute time, so "every 2
-    hours" never fires twice in a fall-back hour.
-    """
-    start = max(previous, after)
-    if _freq(rrule) in ("HOURLY", "MINUTELY"):
-        rule = rrulestr(rrule, dtstart=previous.astimezone(UTC).replace(tzinfo=None))
-        found = rule.after(start.astimezone(UTC).replace(tzinfo=None), inc=False)
-        return None if found is None else found.replace(tzinfo=UTC)
-    tz = ZoneInfo(zone)
-    rule = rrulestr(rrule, dtstart=previous.astimezone(tz).replace(tzinfo=None))
-    found = rule.after(start.astimezone(tz).replace(tzinfo=None), inc=False)
-    return None if found is None else localize(found, zone)
-
-
-def localize(wall: datetime, zone: str) -> datetime:
-    """A naive wall-clock time in ``zone`` as aware UTC (gaps move forward, folds take the first)."""
-    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
-
-
 def format_local(moment: datetime, zone: str) -> str:
     """``Fri 4 Dec 2026, 15:30 (Europe/Berlin)``: the zone is named, so the time is unambiguous."""
-    return _format_wall(moment.astimezone(ZoneInfo(zone)), zone)
-
-
-def _format_wall(local: datetime, zone: str) -> str:
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
-
-
-def _horizon(max_years: int) -> timedelta:
-    """At least ``max_years`` calendar years: a bound for checks before the exact one."""
-    return timedelta(days=366 * max_years + 1)
-
-
-def _too_far(max_years: int) -> str:
-    return f"That is too far ahead; reminders can be at most {max_years} years out."
-
-
-def _already_past(local: datetime, zone: str) -> str:
-    return f"That time, {_format_wall(local, zone)}, is already past; give a future one."
-
-
-def _text(rest: str) -> str:
-    rest = rest.strip()
-    while (stripped := _FILLER.sub("", rest, count=1)) != rest:
-        rest = stripped
-    return rest.strip()
-
-
-def _pieces(span: str) -> Pieces:
-    """``"1 hour and 30 min"`` → ``[(1, "hours"), (30, "minutes")]``, numbers not yet bounded."""
-    span = re.sub(r"\band\b|,", " ", span, flags=re.I)  # "and" would read as "an" + "d"
-    pieces: Pieces = []
-    for amount, unit in re.findall(rf"\b({_AMOUNT})\s*({_UNIT})\b", span, re.I):
-        word = " ".join(amount.lower().split())
-        if word.startswith("half"):
-            number: float = 0.5
-        else:
-            number = _WORD_NUMBERS.get(word) or whole_number(word) or 0
-        pieces.append((number, _UNITS[unit.lower()]))
-    return pieces
-
-
-def _span_parts(pieces: Pieces) -> tuple[relativedelta, timedelta]:
-    """Days and longer are calendar steps (wall clock); hours and minutes are absolute.
-
-    Callers bound ``pieces`` with :func:`check_span` first: the arithmetic overflows.
-    """
-    calendar = relativedelta()
-    absolute = timedelta(0)
-    for number, kind in pieces:
-        if kind in ("minutes", "hours") or (kind in ("days", "weeks") and number < 1):
-            absolute += timedelta(**{kind: number})  # "half a day" is twelve real hours
-        else:
-            calendar += relativedelta(**{kind: int(number)})
-    return calendar, absolute
-
-
-def _after_span(pieces: Pieces, now: datetime, zone: str) -> datetime:
-    """``now`` moved by ``pieces``: "in 1 day" keeps the wall-clock time across a DST change,
-    "in 24 hours" is 24 real hours."""
-    calendar, absolute = _span_parts(pieces)
-    moved = now
-    if calendar:
-        local = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-        moved = localize(local + calendar, zone)
-    return (moved + absolute).astimezone(UTC)
-
-
-def _parse_absolute(spec: str, now: datetime, zone: str, max_years: int) -> ParsedWhen:
-    local_now = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-    # dateparser does its relative arithmetic on aware times and then converts, which puts
-    # "tomorrow at 9" at 10:00 the day after a spring-forward change. So it gets the user's
-    # wall clock as a naive base with both zones explicitly UTC (no conversion at all), and
-    # the wall-clock result is localized here with zoneinfo.
-    settings = {
-        "RELATIVE_BASE": local_now,
-        "TIMEZONE": "UTC",
-        "TO_TIMEZONE": "UTC",
-        "RETURN_AS_TIMEZONE_AWARE": False,
-        "PREFER_DATES_FROM": "future",
-    }
-    words = spec.split(" ")
-    for size in range(min(len(words) - 1, 7), 0, -1):  # leave at least one word of text
-        expression = " ".join(words[:size])
-        if not _DATE_HINT.search(expression):
-            continue
-        normalized = _BARE_HOUR.sub(r"at \1:00", expression)
-        found = dateparser.parse(normalized, languages=["en"], settings=settings)
-        if found is None:
-            continue
-        has_time = bool(_TIME_WORDS.search(normalized))
-        if not has_time:
-            found = found.replace(hour=DEFAULT_HOUR, minute=0)
-        found = found.replace(second=0, microsecond=0)
-        if has_time and _only_time(expression):
-            # dateparser's "future" preference is unreliable for a bare time: next such time.
-            found = local_now.replace(hour=found.hour, minute=found.minute, second=0, microsecond=0)
-            if found <= local_now:
-                found += timedelta(days=1)
-        # Checked on the wall clock: near the years 1 and 9999 the UTC instant does not exist.
-        if found - local_now > _horizon(max_years):
-            raise UsageError(_too_far(max_years))
-        if local_now - found > timedelta(days=2):
-            raise UsageError(_already_past(found, zone))
-        return ParsedWhen(_text(" ".join(words[size:])), localize(found, zone), None, True)
-    raise UsageError(f"I can't tell when that is. Accepted forms: {ACCEPTED_FORMS}.")
-
-
-def _only_time(expression: str) -> bool:
-    without = re.sub(r"\bat\b|\d{1,2}(:\d\d)?\s*(am|pm)?|noon|midnight", "", expression, flags=re.I)
-    return not without.strip()
-
-
-def _parse_recurrence(spec: str, now: datetime, zone: str, max_years: int) -> ParsedWhen:
-    match = _RECURRENCE.match(spec)
-    if not match:
-        raise UsageError(f"I can't read that repetition. Accepted forms: {ACCEPTED_FORMS}.")
-    what = match["what"].lower()
-    interval = _interval(match, now, max_years)
-    time = match["attime"] or match["time"]
-    parts: list[str] = []
-    if what.startswith(("minute", "min")):
-        parts = ["FREQ=MINUTELY"]
-    elif what.startswith("hour"):
-        parts = ["FREQ=HOURLY"]
-    else:
-        if time is None:
-            raise UsageError(
-                "Say at what time it should repeat, for example: every monday at 9:00 stand-up."
-            )
-        hour, minute = _clock(time)
-        if what.startswith("weekday"):
-            parts = ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
-        elif what.startswith("weekend"):
-            parts = ["FREQ=WEEKLY", "BYDAY=SA,SU"]
-        elif what.startswith("day"):
-            parts = ["FREQ=DAILY"]
-        elif what.startswith("week"):
-            parts = ["FREQ=WEEKLY"]
-        elif what.startswith("month"):
-            parts = ["FREQ=MONTHLY"]
-        elif what.startswith("year"):
-            parts = ["FREQ=YEARLY"]
-        else:
-            codes = [_day_code(day) for day in re.findall(_DAY, what, re.I)]
-            parts = ["FREQ=WEEKLY", "BYDAY=" + ",".join(dict.fromkeys(codes))]
-        if match["monthday"]:
-            day = int(match["monthday"])
-            if not 1 <= day <= 31:
-                raise UsageError("A day of the month is between 1 and 31.")
-            parts = ["FREQ=MONTHLY", f"BYMONTHDAY={day}"]
-        parts += [f"BYHOUR={hour}", f"BYMINUTE={minute}"]
-    if interval > 1:
-        parts.insert(1, f"INTERVAL={interval}")
-    parts.append("BYSECOND=0")
-    rrule = ";".join(parts)
-    start = now.replace(second=0, microsecond=0)
-    # "every other wednesday" starts on the coming Wednesday, not in the week after next:
-    # day-level rules take their first occurrence from the rule without its interval.
-    sub_daily = parts[0] in ("FREQ=MINUTELY", "FREQ=HOURLY")
-    anchor_rule = rrule if sub_daily else ";".join(p for p in parts if not p.startswith("INT"))
-    first = next_occurrence(anchor_rule, zone, start, now)
-    if first is None:  # pragma: no cover - the grammar only builds endless rules
-        raise UsageError("That repetition never happens.")
-    text = _text(spec[match.end() :])
-    return ParsedWhen(text, first, rrule, not what.startswith(("minute", "min", "hour")))
-
-
-def _interval(match: re.Match[str], now: datetime, max_years: int) -> int:
-    """The N of "every N <unit>", refused when it never comes round or is out of reach."""
-    interval = 2 if match["other"] else whole_number(match["n"] or "1") or 0
-    unit = _interval_unit(match["what"].lower(), bool(match["monthday"]))
-    if unit == "minutes" and interval < 5:
-        raise UsageError("The most often I can repeat is every 5 minutes.")
-    if interval < 1:
-        raise UsageError(f"Repeat every 1 {unit[:-1]} or more; every 0 {unit} never comes round.")
-    too_rare = f"Repeat at most every {max_years} years; I keep reminders only that far ahead."
-    check_span([(interval, unit)], _horizon(max_years), too_rare)
-    if now + relativedelta(**{unit: interval}) > now + relativedelta(years=max_years):
-        raise UsageError(too_rare)
-    return interval
-
-
-def _interval_unit(what: str, monthday: bool) -> str:
-    """The unit "every N ..." counts in: named weekdays repeat by the week, "on the 1st" monthly."""
-    if what.startswith(("minute", "min")):
-        return "minutes"
-    if what.startswith("hour"):
-        return "hours"
-    if monthday:
-        return "months"
-    for prefix in ("day", "month", "year"):
-        if what.startswith(prefix):
-            return prefix + "s"
-    return "weeks"
-
-
-def _clock(text: str) -> tuple[int, int]:
-    cleaned = text.lower().replace(" ", "")
-    if cleaned == "noon":
-        return 12, 0
-    if cleaned == "midnight":
-        return 0, 0
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(am|pm)?", cleaned)
-    if not match:
-        raise UsageError(f"I can't read {text!r} as a time of day; try 9:00 or 9am.")
-    hour, minute, half = int(match[1]), int(match[2] or 0), match[3]
-    if half:
-        if not 1 <= hour <= 12:
-            raise UsageError(f"{text} is not a time of day.")
-        hour = hour % 12 + (12 if half == "pm" else 0)
-    if hour > 23 or minute > 59:
-        raise UsageError(f"{text} is not a time of day.")
-    return hour, minute
-
-
-def _day_code(word: str) -> str:
-    word = word.lower()
-    for day in _DAYS:
-        if day.startswith(word[:3]):
-            return _DAY_CODES[day]
-    raise UsageError(f"{word} is not a day of the week.")  # pragma: no cover - regex-guarded
-
-
-def _freq(rrule: str) -> str:
-    match = re.search(r"FREQ=(\w+)", rrule)
-    return match[1] if match else ""
+    return format_wall(moment.astimezone(ZoneInfo(zone)), zone)

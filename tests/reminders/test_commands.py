@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.messages import ChatKind, IncomingMessage
 from tests.reminders.conftest import FakeClock
 
@@ -28,9 +30,9 @@ async def test_confirmation_shows_text_time_zone_recurrence_and_id(
 ) -> None:
     chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
     await chat.say("/settings timezone Europe/Berlin")
-    assert await chat.say_one("/remind here every weekday at 9:00 stand-up") == (
+    assert await chat.say_one("/remind here every weekday at 09:00 stand-up") == (
         "OK, reminder #1: **stand-up**\n"
-        "Next: Mon 30 Nov 2026, 09:00 (Europe/Berlin)\n"
+        "Next: Mon 30 Nov 2026, 09:00 (Europe/Berlin), in 1 day 23 hours\n"
         "Repeats: every weekday at 09:00\n"
         "Cancel with `/remind cancel 1`."
     )
@@ -149,8 +151,8 @@ async def test_bad_requests_get_one_sentence_and_the_accepted_forms(
         ("/remind me blorp zorp", "I can't tell when that is."),
         ("/remind me 2020-01-01 10:00 old", "is already past"),
         ("/remind me 2040-01-01 10:00 far", "at most 5 years out"),
-        ("/remind me every monday standup", "Say at what time"),
-        ("/remind soon", "Start with me, here, list"),
+        ("/remind me every blue moon standup", "I can't read that repetition"),
+        ("/remind soon", "That is vague"),
         ("/remind cancel abc", "Which reminder?"),
         ("/remind snooze 1 forever", "as a duration"),
     ]:
@@ -220,3 +222,86 @@ async def test_every_zero_or_an_unreachable_interval_is_refused_and_nothing_save
     ]:
         assert complaint in (await chat.say_one(request)).split("\n")[0], request
     assert (await chat.say_one("/remind list")).startswith("You have no reminders here.")
+
+
+async def test_an_ambiguous_time_says_what_was_picked_and_offers_the_other_as_a_button(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone Europe/Berlin")
+    assert await chat.say_one("/remind me at 3 to make tea") == (
+        "OK, reminder #1: **make tea**\n"
+        "Next: Sat 28 Nov 2026, 15:00 (Europe/Berlin), in 5 hours\n"
+        "“at 3” could be 03:00 or 15:00; I picked 15:00 today.\n"
+        "Cancel with `/remind cancel 1`."
+    )
+    other = int(datetime(2026, 11, 29, 2, 0, tzinfo=UTC).timestamp())  # 03:00 in Berlin
+    assert f"[Sun 29 Nov, 03:00 instead: /press remind:alt:1:{other}]" in (
+        chat.console.output.getvalue()
+    )
+    assert await chat.say_one(f"/press remind:alt:1:{other}") == (
+        "Moved #1 make tea to Sun 29 Nov 2026, 03:00 (Europe/Berlin), in 17 hours."
+    )
+    assert await chat.say_one("/remind list") == (
+        "**Your reminders here**\n- #1 Sun 29 Nov 2026, 03:00 (Europe/Berlin): make tea"
+    )
+    clock.advance(hours=17)
+    assert await deliver(chat) == ["⏰ make tea"]
+
+
+async def test_the_other_half_of_a_repeating_time_replaces_the_series(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    reply = await chat.say_one("/remind here every day at 7 pills")
+    assert "07:00 could also be 19:00; I picked 07:00 as written." in reply
+    evening = int(datetime(2026, 11, 28, 19, 0, tzinfo=UTC).timestamp())
+    assert await chat.say_one(f"/press remind:alt:1:{evening}") == (
+        "Moved: #2 pills (replaces #1) to Sat 28 Nov 2026, 19:00 (UTC), in 10 hours."
+    )
+    assert await chat.say_one("/remind list") == (
+        "**Your reminders here**\n- #2 Sat 28 Nov 2026, 19:00 (UTC): pills (every day at 19:00)"
+    )
+
+
+async def test_a_button_for_a_past_or_foreign_time_moves_nothing(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone UTC")
+    await chat.say("/remind me at 11 tea")
+    past = int(datetime(2026, 11, 28, 8, 0, tzinfo=UTC).timestamp())
+    assert "already past" in await chat.say_one(f"/press remind:alt:1:{past}")
+    assert "not one I made" in await chat.say_one("/press remind:alt:1:soon")
+    assert "no reminder #7" in await chat.say_one(f"/press remind:alt:7:{past + 86400}")
+    assert "Sat 28 Nov 2026, 11:00 (UTC)" in await chat.say_one("/remind list")
+
+
+async def test_reminders_are_read_in_the_language_of_the_settings(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone Europe/Berlin")
+    await chat.say("/settings language de")
+    reply = await chat.say_one("/remind me morgen um 9: Meeting vorbereiten")
+    assert reply.startswith("OK, reminder #1: **Meeting vorbereiten**\n")
+    assert "Next: Sun 29 Nov 2026, 09:00 (Europe/Berlin), in 23 hours" in reply
+
+
+async def test_a_reminder_without_me_is_for_the_sender_in_their_language(
+    make_chat, registry_with_core_and_reminders, clock
+) -> None:
+    """The issue's forms: `/remind morgen um 9: Meeting vorbereiten`, no "me" needed."""
+    chat = await open_chat(make_chat, registry_with_core_and_reminders, clock)
+    await chat.say("/settings timezone Europe/Berlin")
+    await chat.say("/settings language de")
+    german = await chat.say_one("/remind morgen um 9: Meeting vorbereiten")
+    assert german.startswith("OK, reminder #1: **Meeting vorbereiten**"), german
+    await chat.say("/settings language zh")
+    chinese = await chat.say_one("/remind 明天上午9点提醒我开会")
+    assert chinese.startswith("OK, reminder #2: **开会**"), chinese
+    await chat.say("/settings language en")
+    english = await chat.say_one("/remind tomorrow at 6pm eat dinner")
+    assert english.startswith("OK, reminder #3: **eat dinner**"), english
+    assert "18:00 (Europe/Berlin)" in english

@@ -156,3 +156,11 @@ def test_a_long_sentence_without_punctuation_is_cut_to_the_budget():
     pieces = cut_words(CharCounter(), cjk, 20)
     assert all(CharCounter().count_tokens(p) <= 20 for p in pieces)
     assert "".join(pieces) == cjk
+
+
+def test_a_text_the_segmenter_panics_on_is_still_split_whole():
+    """sentencex (Rust) panics on some multi-byte sequences; nothing may be lost then."""
+    text = "V\x85. µÉwrite to anna.b@example.co.uk.^½_arrived at 5 p.m. Version 2.0 is out?! ok"
+    spans = sentence_spans(text, "xx")
+    assert "".join(text[start:end] for start, end in spans) == text
+    assert len(spans) > 1

@@ -1,0 +1,34 @@
+"""When a repeating reminder comes round next, on the right clock."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from tasks.reminders.when.phrase import localize
+
+
+def next_occurrence(rrule: str, zone: str, previous: datetime, after: datetime) -> datetime | None:
+    """The first occurrence of ``rrule`` after ``after`` (UTC), counting from ``previous``.
+
+    Day-level rules run on the zone's wall clock, so a daily 02:30 stays 02:30
+    across DST; hourly and minutely rules run on absolute time, so "every 2
+    hours" never fires twice in a fall-back hour.
+    """
+    start = max(previous, after)
+    if _freq(rrule) in ("HOURLY", "MINUTELY"):
+        rule = rrulestr(rrule, dtstart=previous.astimezone(UTC).replace(tzinfo=None))
+        found = rule.after(start.astimezone(UTC).replace(tzinfo=None), inc=False)
+        return None if found is None else found.replace(tzinfo=UTC)
+    tz = ZoneInfo(zone)
+    rule = rrulestr(rrule, dtstart=previous.astimezone(tz).replace(tzinfo=None))
+    found = rule.after(start.astimezone(tz).replace(tzinfo=None), inc=False)
+    return None if found is None else localize(found, zone)
+
+
+def _freq(rrule: str) -> str:
+    match = re.search(r"FREQ=(\w+)", rrule)
+    return match[1] if match else ""
