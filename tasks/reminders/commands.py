@@ -90,6 +90,8 @@ class Reminders(Task):
             spec, now=now, zone=zone or ctx.user.timezone,
             max_years=ctx.settings.reminder_max_years_ahead, language=ctx.user.language,
         )  # fmt: skip
+        if not parsed.text:
+            raise UsageError("What should I remind you of? Put the text after the time.")
         if zone is None and parsed.uses_zone and not ctx.user.timezone_set:
             pending = {"who": who, "spec": spec, "text": strip_markup(parsed.text)}
             await ctx.ask(

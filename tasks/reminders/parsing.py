@@ -73,6 +73,8 @@ def parse_reminder(
     """Split ``spec`` ("tomorrow at 9 to call Anna") into when and what, in ``zone``.
 
     ``language`` is the user's ISO 639-1 code; phrases in English are understood too.
+    A phrase that is only a time ("tonight at 11") is read, with empty ``text``: asking
+    for the text is the command's business, not the reader's.
     """
     spec = " ".join(spec.split())
     if not spec:
@@ -81,8 +83,6 @@ def parse_reminder(
         parsed = _parse(spec, now, zone, max_years, language)
     else:
         parsed = fallback.parse(spec, now, zone, max_years)
-    if not parsed.text:
-        raise UsageError("What should I remind you of? Put the text after the time.")
     if parsed.due_at <= now:
         raise UsageError(_past(parsed, zone))
     if parsed.due_at > now + relativedelta(years=max_years):

@@ -149,6 +149,7 @@ async def test_bad_requests_get_one_sentence_and_the_accepted_forms(
     await chat.say("/settings timezone UTC")
     for request, complaint in [
         ("/remind me blorp zorp", "I can't tell when that is."),
+        ("/remind me in 10 minutes", "What should I remind you of?"),
         ("/remind me 2020-01-01 10:00 old", "is already past"),
         ("/remind me 2040-01-01 10:00 far", "at most 5 years out"),
         ("/remind me every blue moon standup", "I can't read that repetition"),
