@@ -7,6 +7,7 @@ process is delivered by whichever process runs a transport for its platform.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,8 +87,10 @@ class Reminders(Task):
         self, ctx: Context, who: str, spec: str, zone: str | None = None
     ) -> Reply | None:
         now = _now(ctx)
-        parsed = parse_reminder(
-            spec, now=now, zone=zone or ctx.user.timezone,
+        # Off the event loop: parsing is milliseconds, but a hostile phrase may take up to
+        # the parser's time limit (see tasks/reminders/when/duckling.py).
+        parsed = await asyncio.to_thread(
+            parse_reminder, spec, now=now, zone=zone or ctx.user.timezone,
             max_years=ctx.settings.reminder_max_years_ahead, language=ctx.user.language,
         )  # fmt: skip
         if not parsed.text:

@@ -79,3 +79,12 @@ def test_a_zone_abbreviation_in_capitals_is_still_a_zone():
     parsed = parse_reminder("tomorrow 5pm EAT: feed", now=NOW, zone="Europe/Berlin")
     assert f"{parsed.due_at.astimezone(BERLIN):%H:%M}" == "15:00"  # 17:00 UTC+3
     assert parsed.text == "feed"
+
+
+@pytest.mark.parametrize("repeated", ["tomorrow at 9 ", "monday ", "in 2 hours "])
+def test_a_phrase_duckling_would_take_minutes_on_is_refused_and_the_parser_recovers(repeated):
+    """Duckling is exponential in runs of adjacent time words; the worker is replaced."""
+    with pytest.raises(UsageError, match="too many times in a row"):
+        parse_reminder(repeated * 20 + "x", now=NOW, zone="Europe/Berlin")
+    parsed = parse_reminder("tomorrow at 9am call Anna", now=NOW, zone="Europe/Berlin")
+    assert parsed.due_at == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

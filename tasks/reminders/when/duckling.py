@@ -2,18 +2,28 @@
 
 Duckling is a Haskell library; ``pyduckling-native-phihos`` ships it as a wheel for
 x86_64 Linux only. Elsewhere :func:`available` is False and the parser falls back to
-its own grammar. Loading the time-zone database takes about 0.1 s, so it happens on
-the first parse, once per process, under a lock (the bot parses from several threads).
+its own grammar.
+
+Duckling runs in one worker process, started on the first parse (about a second:
+the Haskell runtime and the zone database) and asked one phrase at a time under a
+lock (the bot parses from several threads). A process, not a thread, because
+Duckling's parser is exponential in runs of adjacent time words and a native call
+cannot be interrupted: a phrase that takes longer than :data:`PARSE_SECONDS` is
+refused and the worker is killed and replaced, so no message can stall the bot.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import multiprocessing
 import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bot.errors import UsageError
 
 #: Languages Duckling has time rules for (ISO 639-1, lower case); others get English rules.
 DUCKLING_LANGUAGES = frozenset((
@@ -23,7 +33,6 @@ DUCKLING_LANGUAGES = frozenset((
     "tr", "uk", "vi", "zh",
 ))  # fmt: skip
 
-_lock = threading.Lock()
 _UNENCODABLE = re.compile("[\0\ud800-\udfff]")
 #: Zone abbreviations Duckling converts on its own, case-insensitively. Many are everyday
 #: words ("6pm eat dinner" would move the time by East Africa's offset, "10am vet" by
@@ -119,42 +128,105 @@ def _wall(iso: str) -> datetime:
 
 def available() -> bool:
     """Whether Duckling can be used here (it is a Linux x86_64 wheel)."""
-    return _load() is not None
+    if "module" in _state:  # decided already (or forced off, as a test does)
+        return _state["module"] is not None
+    found = importlib.util.find_spec("duckling") is not None
+    _state["module"] = "duckling" if found else None
+    return found
+
+
+class TooHard(UsageError):
+    """Duckling did not finish in :data:`PARSE_SECONDS`: the phrase is refused, not waited on."""
+
+
+#: The longest Duckling may take on one phrase. Its parser is exponential in runs of
+#: adjacent time words ("tomorrow at 9" eight times in a row took seconds, sixteen
+#: minutes), which a chat can send on purpose; everyday phrases take 1-10 ms. So it
+#: runs in a worker process that is killed and replaced when a phrase takes longer.
+PARSE_SECONDS = 2.0
+#: How long the worker may take to start (import Duckling and load the zone database).
+START_SECONDS = 60.0
 
 
 def entities(text: str, language: str, now: datetime, zone: str) -> list[Entity]:
     """Times and durations Duckling finds in ``text`` said at ``now`` by someone in ``zone``."""
-    module = _load()
-    if module is None:  # pragma: no cover - callers check available() first
-        raise RuntimeError("Duckling is not installed")
     code = language if language in DUCKLING_LANGUAGES else "en"
-    ref = module.parse_ref_time(_state["zones"], zone, int(now.timestamp()))
-    context = module.Context(ref, module.default_locale_lang(module.parse_lang(code.upper())))
     # The Rust binding panics on NUL (it builds a C string) and cannot encode a lone
     # surrogate; a space in their place keeps every offset.
     safe = _hide_word_zones(_UNENCODABLE.sub(" ", text))
-    found = module.parse(safe, context, _state["dimensions"], False)
+    found = _WORKER.parse(safe, code, int(now.timestamp()), zone)
     return [
         Entity(int(e["start"]), int(e["end"]), str(e["dim"]), e["value"], bool(e.get("latent")))
         for e in found
     ]
 
 
-def _load() -> Any | None:
-    """Import Duckling and its zone database once; None when it cannot be imported."""
-    if "module" in _state:
-        return _state["module"]
-    with _lock:
-        if "module" not in _state:
-            try:
-                import duckling  # starts the Haskell runtime on import
-            except ImportError:
-                _state["module"] = None
-                return None
-            _state["zones"] = duckling.load_time_zones(str(_zoneinfo_dir()))
-            _state["dimensions"] = duckling.parse_dimensions(["time", "duration"])
-            _state["module"] = duckling
-    return _state["module"]
+class _Worker:
+    """One Duckling process, started on first use, asked one phrase at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._conn: Any = None
+
+    def parse(self, text: str, code: str, timestamp: int, zone: str) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._start()
+            self._conn.send((text, code, timestamp, zone))
+            if not self._conn.poll(PARSE_SECONDS):
+                self._stop()
+                raise TooHard(
+                    "That has too many times in a row for me to read; give one time, for "
+                    "example: tomorrow at 9."
+                )
+            answer = self._conn.recv()
+        if isinstance(answer, str):
+            raise RuntimeError(f"Duckling failed: {answer}")
+        return answer
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a live Haskell runtime
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(theirs,), name="seqbot-duckling")
+        process.daemon = True
+        process.start()
+        theirs.close()
+        if not ours.poll(START_SECONDS):
+            process.kill()
+            raise RuntimeError("Duckling did not start")
+        ours.recv()
+        self._process, self._conn = process, ours
+
+    def _stop(self) -> None:
+        self._process.kill()
+        self._process.join(5)
+        self._conn.close()
+        self._process = self._conn = None
+
+
+def _serve(conn: Any) -> None:
+    """The worker: load Duckling once, then answer phrases until the pipe closes."""
+    import duckling  # starts the Haskell runtime on import
+
+    zones = duckling.load_time_zones(str(_zoneinfo_dir()))
+    dimensions = duckling.parse_dimensions(["time", "duration"])
+    conn.send("ready")
+    while True:
+        try:
+            text, code, timestamp, zone = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            ref = duckling.parse_ref_time(zones, zone, timestamp)
+            locale = duckling.default_locale_lang(duckling.parse_lang(code.upper()))
+            found = duckling.parse(text, duckling.Context(ref, locale), dimensions, False)
+            conn.send([dict(e) for e in found])
+        except BaseException as exc:  # a Rust panic is a BaseException; report, keep serving
+            conn.send(f"{type(exc).__name__}: {exc}")
+
+
+_WORKER = _Worker()
 
 
 def _zoneinfo_dir() -> Path:
