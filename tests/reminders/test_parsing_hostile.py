@@ -88,3 +88,16 @@ def test_a_phrase_duckling_would_take_minutes_on_is_refused_and_the_parser_recov
         parse_reminder(repeated * 20 + "x", now=NOW, zone="Europe/Berlin")
     parsed = parse_reminder("tomorrow at 9am call Anna", now=NOW, zone="Europe/Berlin")
     assert parsed.due_at == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("spec", "word"),
+    [("demain à 9h : appeler Paul", "demain"), ("call Paul 9h demain", "demain")],
+)
+def test_a_time_word_of_another_language_beside_the_time_is_not_saved_as_text(spec, word):
+    """With English rules only "9h" reads; "demain" (tomorrow) must not become text."""
+    with pytest.raises(UsageError, match=f"“{word}” looks like a time word of another language"):
+        parse_reminder(spec, now=NOW, zone="Europe/Berlin", language="en")
+    in_french = parse_reminder(spec, now=NOW, zone="Europe/Berlin", language="fr")
+    assert in_french.due_at == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert "demain" not in in_french.text

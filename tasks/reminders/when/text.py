@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.errors import UsageError
+from tasks.reminders.when.languages import foreign_time_words
 from tasks.reminders.when.phrase import Phrase, Span
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
@@ -89,11 +90,27 @@ def check_edges(phrase: Phrase, spans: list[Span]) -> None:
             found = language.dangling_before.search(text)
             if edge is None and found and _DAY_WORD.match(_following(phrase, spans, piece)):
                 edge = found[0]
+        foreign = _foreign_time_word(text, phrase, after=index > 0, before=runs_into_time)
+        if edge is None and foreign is not None:
+            raise UsageError(
+                f"“{foreign}” looks like a time word of another language, and I read your "
+                "message by the rules of yours; set your language with /settings language, or "
+                "write the time out in full, for example: tomorrow at 9 call Anna."
+            )
         if edge is not None:
             raise UsageError(
                 f"I couldn't read “{edge.strip()}” beside the time. Write the time out in full, "
                 "for example: tomorrow at 9 call Anna."
             )
+
+
+def _foreign_time_word(text: str, phrase: Phrase, *, after: bool, before: bool) -> str | None:
+    """A time word of another language within two words of the time ("demain à 9h" read
+    with English rules finds only "9h"), or None."""
+    foreign = foreign_time_words(phrase.language.code)
+    words = re.findall(r"[^\W\d_][\w'-]*", text)
+    near = (words[:2] if after else []) + (words[-2:] if before else [])
+    return next((word for word in near if word.lower() in foreign), None)
 
 
 #: A time that opens with a day, a month or a part of the day ("this" + "coming friday").

@@ -90,3 +90,12 @@ def language_for(code: str) -> Language:
         return Language(**{**english.__dict__, "code": code, "duckling": code})
     loaded = importlib.import_module(f"{__name__}.{module}")
     return loaded.LANGUAGE  # type: ignore[no-any-return]
+
+
+@cache
+def foreign_time_words(code: str) -> frozenset[str]:
+    """Time words of the other languages' tables, minus this language's own: a French
+    "demain" left beside a time read by the English rules means the time was read in part."""
+    own = language_for(code).time_words
+    others = (language_for(other).time_words for other in _MODULES if other != code)
+    return frozenset(word for table in others for word in table if len(word) >= 4) - own
