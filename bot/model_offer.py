@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from bot.engine.download import DOWNLOAD_PATTERNS, HUB_TIMEOUT, DownloadFailed, HubUnreachable
+from bot.engine.download import HUB_TIMEOUT, DownloadFailed, HubUnreachable, allow_patterns
 from bot.settings import Settings
 
 
@@ -52,12 +52,7 @@ def download_size(name: str) -> int:
     except Exception as exc:
         raise HubUnreachable(_first_line(exc)) from None
     sizes = {sibling.rfilename: sibling.size or 0 for sibling in info.siblings or []}
-    # The same choice as bot.engine.download.pull: safetensors when offered, else .bin.
-    if any(file.endswith(".safetensors") for file in sizes):
-        weights = ["*.safetensors", "*.safetensors.index.json"]
-    else:
-        weights = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
-    chosen = filter_repo_objects(list(sizes), allow_patterns=DOWNLOAD_PATTERNS + weights)
+    chosen = filter_repo_objects(list(sizes), allow_patterns=allow_patterns(list(sizes)))
     return sum(sizes[file] for file in chosen)
 
 

@@ -35,17 +35,19 @@ def pull(name: str, cache_dir: str | None = None) -> Path:
     """
     from huggingface_hub import snapshot_download
 
-    files = _hub_files(name)
-    if any(f.endswith(".safetensors") for f in files):
-        weights = ["*.safetensors", "*.safetensors.index.json"]
-    else:
-        weights = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
+    patterns = allow_patterns(_hub_files(name))
     try:
-        return Path(
-            snapshot_download(name, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS + weights)
-        )
+        return Path(snapshot_download(name, cache_dir=cache_dir, allow_patterns=patterns))
     except Exception as exc:
         raise _download_error(name, exc) from None
+
+
+def allow_patterns(files: list[str]) -> list[str]:
+    """What to fetch of a repository with ``files``: config, tokenizer, and one weights
+    format (safetensors when offered, else the PyTorch ``.bin`` files)."""
+    if any(f.endswith(".safetensors") for f in files):
+        return [*DOWNLOAD_PATTERNS, "*.safetensors", "*.safetensors.index.json"]
+    return [*DOWNLOAD_PATTERNS, "pytorch_model*.bin", "pytorch_model.bin.index.json"]
 
 
 def _hub_files(name: str) -> list[str]:

@@ -155,6 +155,14 @@ def local_minutes(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%dT%H:%M")
 
 
+def read_at_reference(phrase: str, language: str = "en") -> tuple[str, str]:
+    """(local time, text) of a one-off ``phrase`` said at the corpus reference moment."""
+    from tasks.reminders.parsing import parse_reminder
+
+    parsed = parse_reminder(phrase, now=NOW, zone=ZONE, language=language)
+    return local_minutes(parsed.due_at), parsed.text
+
+
 def seqbot_parser(phrase: str, language: str) -> Answer | None:
     """Our :func:`parse_reminder`, refusals being UsageError."""
     from bot.errors import UsageError

@@ -10,24 +10,19 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import UsageError
 from tasks.reminders.parsing import parse_reminder
 from tasks.reminders.when import duckling
+from tests.reminders import corpus_score
+from tests.reminders.corpus_score import read_at_reference
 
-BER = "Europe/Berlin"
-WED = datetime(2026, 11, 25, 14, 0, tzinfo=ZoneInfo(BER))
+BER = corpus_score.ZONE
+WED = corpus_score.NOW
 
 pytestmark = pytest.mark.skipif(not duckling.available(), reason="Duckling is not installed")
-
-
-def _local(spec: str, language: str) -> tuple[str, str]:
-    parsed = parse_reminder(spec, now=WED, zone=BER, language=language)
-    return parsed.due_at.astimezone(ZoneInfo(BER)).strftime("%Y-%m-%dT%H:%M"), parsed.text
 
 
 @pytest.mark.parametrize(
@@ -47,7 +42,7 @@ def _local(spec: str, language: str) -> tuple[str, str]:
 def test_today_with_a_bare_hour_is_its_next_future_reading(
     language: str, spec: str, expected: str, text: str
 ) -> None:
-    assert _local(spec, language) == (expected, text)
+    assert read_at_reference(spec, language) == (expected, text)
 
 
 def test_today_at_a_bare_hour_has_no_past_alternative() -> None:
@@ -113,7 +108,7 @@ def test_holidays_are_refused_in_every_language_with_a_way_forward(
 def test_a_holiday_word_beside_a_time_is_reminder_text(
     language: str, spec: str, expected: str, text: str
 ) -> None:
-    assert _local(spec, language) == (expected, text)
+    assert read_at_reference(spec, language) == (expected, text)
 
 
 @pytest.mark.parametrize(
@@ -142,4 +137,4 @@ def test_a_holiday_word_beside_a_time_is_reminder_text(
 def test_general_forms_found_by_the_holdout(
     language: str, spec: str, expected: str, text: str
 ) -> None:
-    assert _local(spec, language) == (expected, text)
+    assert read_at_reference(spec, language) == (expected, text)

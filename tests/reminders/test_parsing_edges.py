@@ -12,24 +12,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 
 from bot.errors import UsageError
-from tasks.reminders.parsing import parse_reminder
 from tasks.reminders.when import duckling
+from tests.reminders import corpus_score
+from tests.reminders.corpus_score import read_at_reference
 
-BER = "Europe/Berlin"
-WED = datetime(2026, 11, 25, 14, 0, tzinfo=ZoneInfo(BER))
+BER = corpus_score.ZONE
+WED = corpus_score.NOW
 
 pytestmark = pytest.mark.skipif(not duckling.available(), reason="Duckling is not installed")
-
-
-def _local(spec: str, language: str = "en") -> tuple[str, str]:
-    parsed = parse_reminder(spec, now=WED, zone=BER, language=language)
-    return parsed.due_at.astimezone(ZoneInfo(BER)).strftime("%Y-%m-%dT%H:%M"), parsed.text
 
 
 @pytest.mark.parametrize(
@@ -68,7 +61,7 @@ def _local(spec: str, language: str = "en") -> tuple[str, str]:
 def test_causes_of_blind_misreads_are_read(
     language: str, spec: str, expected: str | None, text: str
 ) -> None:
-    due, said = _local(spec, language)
+    due, said = read_at_reference(spec, language)
     assert said == text
     if expected is not None:
         assert due == expected
@@ -89,7 +82,7 @@ def test_a_misspelt_time_word_beside_the_time_is_read_or_refused(
     spec: str, quoted: str | None
 ) -> None:
     try:
-        _, text = _local(spec)
+        _, text = read_at_reference(spec)
     except UsageError as exc:
         assert quoted is not None and quoted in str(exc)
         return
@@ -99,11 +92,11 @@ def test_a_misspelt_time_word_beside_the_time_is_read_or_refused(
 
 def test_dangling_time_words_are_refused_with_the_word_quoted() -> None:
     with pytest.raises(UsageError, match="this"):
-        _local("call Anna this next friday")
+        read_at_reference("call Anna this next friday")
 
 
 def test_ordinary_words_near_time_words_are_kept() -> None:
-    assert _local("at 9pm light the candles")[1] == "light the candles"
-    assert _local("do this tomorrow")[1] == "do this"
-    assert _local("el 6 de enero: abrir los regalos", "es")[1] == "abrir los regalos"
-    assert _local("в 8 утра завтрак", "ru")[1] == "завтрак"
+    assert read_at_reference("at 9pm light the candles")[1] == "light the candles"
+    assert read_at_reference("do this tomorrow")[1] == "do this"
+    assert read_at_reference("el 6 de enero: abrir los regalos", "es")[1] == "abrir los regalos"
+    assert read_at_reference("в 8 утра завтрак", "ru")[1] == "завтрак"
