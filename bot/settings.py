@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     translation_models: dict[str, str] = Field(
         default_factory=dict, description='Marian models per pair, JSON: {"en-de": "path"}'
     )
+    translation_model: str | None = Field(
+        None,
+        description="Multilingual model (NLLB, M2M100) for every pair without a Marian model",
+    )
 
     # Language tasks
     prompts: dict[str, str] = Field(

@@ -38,6 +38,7 @@ class Engine(Protocol):
 
     name: str
     max_source_tokens: int
+    languages: frozenset[str]  # a multilingual model's codes (eng_Latn), else empty
 
     def count_tokens(self, text: str) -> int: ...
     async def generate(self, text: str, options: Any = None) -> Any: ...

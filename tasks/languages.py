@@ -1,8 +1,13 @@
-"""Language names as users type them, and detecting the language of a text offline.
+"""Language names as users type them, detecting the language of a text offline, and
+the language codes of multilingual translation models.
 
 Names come from langcodes (English names, native names and ISO codes:
 ``de``, ``German``, ``Deutsch``); detection uses py3langid's small bundled
 model, loaded once in a worker thread because loading takes most of a second.
+A language resolves to its ISO 639 code, plus the script when it is not the
+language's usual one (``zh-Hant``, ``sr-Latn``), since translation models tell
+those apart. :func:`model_language` maps such a tag to an NLLB code
+(``deu_Latn``) or an M2M100 token (``__de__``).
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ from __future__ import annotations
 import asyncio
 import difflib
 import string
+from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from langcodes import Language
 
 #: Below this probability a detected language is treated as unknown.
 MIN_CONFIDENCE = 0.5
@@ -53,13 +63,13 @@ def resolve_language(name: str) -> str:
     try:
         lang = langcodes.Language.get(langcodes.standardize_tag(cleaned))
         if lang.language and lang.language != "und" and lang.has_name_data():
-            return lang.language
+            return _tag(lang)
     except (ValueError, LookupError):
         pass
     try:
         found = langcodes.find(cleaned)
         if found.language:
-            return found.language
+            return _tag(found)
     except LookupError:
         pass
     close = difflib.get_close_matches(cleaned.lower(), list(known), n=4, cutoff=0.6)
@@ -70,6 +80,19 @@ def resolve_language(name: str) -> str:
         else " Use a code or a name, for example de, German or Deutsch."
     )
     raise UserError(f"I don't know the language {cleaned!r}.{hint}")
+
+
+def _tag(lang: Language) -> str:
+    """The language, plus its script when that is not the usual one: ``zh-TW`` → ``zh-Hant``.
+
+    Regions are dropped (``de-DE`` → ``de``): nothing here translates by region.
+    """
+    import langcodes
+
+    script = lang.maximize().script
+    if script and script != langcodes.Language.get(lang.language).maximize().script:
+        return f"{lang.language}-{script}"
+    return str(lang.language)
 
 
 def display(code: str) -> str:
@@ -101,3 +124,96 @@ async def detect(text: str) -> Detected | None:
     """The language of ``text`` if the detector is reasonably sure, else None."""
     found = await asyncio.to_thread(_detect_sync, text)
     return found if found.confidence >= MIN_CONFIDENCE else None
+
+
+# -- language codes of multilingual translation models ----------------------------------
+
+#: NLLB codes langcodes cannot reach from the ISO 639-1 code, through ISO 639-3 or the
+#: macrolanguage table: Norwegian is written Bokmål, Fula, Quechua and Pashto are the
+#: varieties NLLB was trained on.
+_NLLB_LANGUAGE = {"no": "nob", "ff": "fuv", "qu": "quy", "ps": "pbt"}
+#: M2M100 tokens for codes langcodes standardizes differently (``tl`` → ``fil``).
+_M2M100_LANGUAGE = {"nb": "no", "fil": "tl", "nso": "ns"}
+#: Korean is maximized to Kore (Hangul + Hanja); FLORES-200 writes it Hang.
+_SCRIPT_ALIASES = {"Kore": ("Kore", "Hang")}
+
+
+@dataclass(frozen=True)
+class _Code:
+    code: str
+    script: str
+    territory: str | None
+
+
+def model_language(tag: str, codes: Collection[str]) -> str | None:
+    """The code a multilingual model uses for the language ``tag``; None if it has none.
+
+    ``codes`` are the model's (``Engine.languages``): NLLB-200's FLORES-200 codes
+    (``deu_Latn``: ISO 639-3 and script) or M2M100's tokens (``__de__``).
+    """
+    import langcodes
+
+    try:
+        lang = langcodes.Language.get(tag)
+        std = langcodes.Language.get(langcodes.standardize_tag(tag, macro=True))
+    except (ValueError, LookupError):
+        return None
+    if not std.language or std.language == "und":
+        return None
+    if any(c.startswith("__") for c in codes):
+        for code in (_M2M100_LANGUAGE.get(std.language), lang.language, std.language):
+            if code and f"__{code}__" in codes:
+                return f"__{code}__"
+        return None
+    return _nllb_code(lang, std, frozenset(codes))
+
+
+def _nllb_code(lang: Language, std: Language, codes: frozenset[str]) -> str | None:
+    """ISO 639-3 + likely script when the model has it; else the language's individual
+    variety through the macrolanguage table (``ar`` → ``arb_Arab``, ``lv`` → ``lvs_Latn``).
+    """
+    script = std.script or std.maximize().script or ""
+    scripts = _SCRIPT_ALIASES.get(script, (script,))
+    for alpha3 in dict.fromkeys((_NLLB_LANGUAGE.get(std.language or ""), *_alpha3s(lang, std))):
+        for name in scripts:
+            if alpha3 and f"{alpha3}_{name}" in codes:
+                return f"{alpha3}_{name}"
+    candidates = _nllb_index(codes).get(std.language or "", [])
+    fitting = [c for c in candidates if c.script in scripts]
+    if fitting:
+        # Persian: pes_Arab for "fa", prs_Arab (Dari) for "fa-AF".
+        same_region = [c for c in fitting if c.territory == std.territory]
+        no_region = [c for c in fitting if c.territory is None]
+        return (same_region or no_region or fitting)[0].code
+    if not std.script and len(candidates) == 1:
+        # langcodes guesses no or another script for some (pbt, sat, crh, tzm): the
+        # model writes the language one way only, so that is the one.
+        return candidates[0].code
+    return None
+
+
+def _alpha3s(*langs: Language) -> list[str]:
+    out = []
+    for lang in langs:
+        try:
+            out.append(lang.to_alpha3())
+        except (LookupError, ValueError):
+            continue
+    return out
+
+
+@lru_cache(maxsize=8)
+def _nllb_index(codes: frozenset[str]) -> dict[str, list[_Code]]:
+    """The model's codes by the language langcodes files them under (``arb`` → ``ar``)."""
+    import langcodes
+
+    index: dict[str, list[_Code]] = {}
+    for code in sorted(codes):
+        alpha3, _, script = code.partition("_")
+        try:
+            std = langcodes.Language.get(langcodes.standardize_tag(alpha3, macro=True))
+        except (ValueError, LookupError):
+            continue
+        if std.language:
+            index.setdefault(std.language, []).append(_Code(code, script, std.territory))
+    return index

@@ -2,14 +2,17 @@
 
 The target defaults to the user's ``/settings language`` and the source is
 detected when not given. A Marian (opus-mt) model configured for the pair in
-``settings.translation_models`` is used when there is one, else the default
-model with an instruction prompt. Text is split into sentences, translated
+``settings.translation_models`` is used when there is one; else the multilingual
+model of ``settings.translation_model`` (NLLB-200, M2M100), which gets the bare
+sentences with the two languages' codes (``eng_Latn`` → ``deu_Latn``); else the
+default model with an instruction prompt. Text is split into sentences, translated
 in one batch (the engine decodes them side by side), and put back together
 line by line so line breaks and list markers survive.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -28,7 +31,9 @@ from tasks._language import (
     requests_at_once,
     sentences,
 )
-from tasks.languages import detect, display, resolve_language
+from tasks.languages import detect, display, model_language, resolve_language
+
+log = logging.getLogger(__name__)
 
 PROMPTS = {
     "translate.known_source": "Translate {source} to {target}:\n{text}",
@@ -113,9 +118,10 @@ class Translate(Task):
             raise UserError("The source and target language are the same.")
         pair_model = _pair_model(ctx, source, target)
         async with ctx.working():
-            engine = await get_engine(ctx, pair_model)
+            engine, codes = await _engine_for(ctx, pair_model, source, target)
             lines = split_lines(text, source)
-            template = _template(ctx, source, target, marian=pair_model is not None)
+            bare = pair_model is not None or codes is not None
+            template = _template(ctx, source, target, bare=bare)
             budget = engine.max_source_tokens - engine.count_tokens(template.replace("{text}", ""))
             if budget < 8:
                 raise UserError("The translation prompt leaves no room for text with this model.")
@@ -138,7 +144,7 @@ class Translate(Task):
                     f"{MAX_SEGMENTS} at a time. Please send it in parts."
                 )
             at_once = requests_at_once(ctx, engine)
-            outputs = await _translate_all(engine, template, segments, at_once)
+            outputs = await _translate_all(engine, template, segments, at_once, codes)
         translated = iter(outputs)
         body = "\n".join(
             line.prefix + " ".join(next(translated) for _ in line.segments) for line in lines
@@ -155,9 +161,49 @@ def _pair_model(ctx: Context, source: str | None, target: str) -> str | None:
     return models.get(f"{source}-{target}")
 
 
-def _template(ctx: Context, source: str | None, target: str, *, marian: bool) -> str:
-    """A ``{text}`` template: bare text for a pair model, an instruction for the default model."""
-    if marian:
+#: translation_model settings already reported as lacking language codes (warn once each).
+_WARNED: set[str] = set()
+
+
+async def _engine_for(
+    ctx: Context, pair_model: str | None, source: str | None, target: str
+) -> tuple[Engine, tuple[str, str] | None]:
+    """The engine for this pair, and the model's (source, target) codes if it takes codes.
+
+    A Marian pair model first; then ``translation_model`` when it has language codes;
+    else the default model (which gets an instruction prompt).
+    """
+    multilingual: str | None = ctx.settings.translation_model
+    if pair_model is not None or not multilingual:
+        return await get_engine(ctx, pair_model), None
+    engine = await get_engine(ctx, multilingual)
+    languages = engine.languages
+    if not languages:
+        if multilingual not in _WARNED:
+            _WARNED.add(multilingual)
+            log.warning(
+                "translation_model %s has no language codes (not NLLB or M2M100); "
+                "/translate uses the default model instead",
+                multilingual,
+            )
+        return await get_engine(ctx), None
+    if source is None:
+        raise UserError(
+            "I can't tell which language that text is in; say it with from <language>, "
+            "e.g. /translate from fr to de <text>."
+        )
+    codes = []
+    for tag in (source, target):
+        code = model_language(tag, languages)
+        if code is None:
+            raise UserError(f"The translation model does not support {display(tag)} ({tag}).")
+        codes.append(code)
+    return engine, (codes[0], codes[1])
+
+
+def _template(ctx: Context, source: str | None, target: str, *, bare: bool) -> str:
+    """A ``{text}`` template: bare text for a translation model, an instruction otherwise."""
+    if bare:
         return "{text}"
     key = "translate.known_source" if source else "translate.unknown_source"
     # Fill the language names now and leave {text} for each segment.
@@ -172,11 +218,23 @@ def _template(ctx: Context, source: str | None, target: str, *, marian: bool) ->
 
 
 async def _translate_all(
-    engine: Engine, template: str, segments: list[str], at_once: int
+    engine: Engine,
+    template: str,
+    segments: list[str],
+    at_once: int,
+    codes: tuple[str, str] | None = None,
 ) -> list[str]:
-    """Every segment, batched in waves the engine accepts; an empty output keeps the segment."""
+    """Every segment, batched in waves the engine accepts; an empty output keeps the segment.
+
+    ``codes``: the multilingual model's (source, target) language codes.
+    """
     longest = max(engine.count_tokens(s) for s in segments)
-    options = GenerationOptions(max_new_tokens=output_budget(engine, 2 * longest + 16))
+    source_language, target_language = codes or (None, None)
+    options = GenerationOptions(
+        max_new_tokens=output_budget(engine, 2 * longest + 16),
+        source_language=source_language,
+        target_language=target_language,
+    )
     prompts = [template.replace("{text}", s) for s in segments]
     results = await generate_in_waves(engine, prompts, options, at_once)
     return [r.text.strip() or s for r, s in zip(results, segments, strict=True)]

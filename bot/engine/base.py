@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
 
 from .cache import KVCache
+
+L = TypeVar("L")
+#: Applied to each layer as soon as it is built (int8: fold norms, quantize), so the
+#: float32 weights of only one layer are alive at a time while a model loads.
+LayerHook = Callable[[Any], Any]
+
+
+def keep(layer: L) -> L:
+    """The default :data:`LayerHook`: the layer as built (float32)."""
+    return layer
 
 
 @dataclass

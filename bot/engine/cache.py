@@ -4,10 +4,14 @@ One row per live sequence (a beam counts as a row). Rows in use are always the f
 ``n``, so a decode step attends over plain slices (no gather per layer); when a request
 retires, rows from the tail move into the holes (see :meth:`KVCache.move_row`).
 
-Tensors live in anonymous memory maps: the kernel hands out zero pages on first touch,
-so resident memory follows the lengths actually used rather than the bounds, and no
-slot ever holds NaN garbage. That matters because masked positions get weight exactly
-zero, and zero times a finite stale value is zero, while zero times NaN is NaN.
+Tensors live in private anonymous memory maps: a page becomes resident only when it is
+written (reads of untouched pages see the kernel's shared zero page, which a *shared*
+mapping would have allocated instead: attention reads every row up to the longest source
+in the batch), so resident memory follows the lengths actually written rather than the
+bounds. Rows that fall free are handed back to the kernel (:meth:`KVCache.release_rows`),
+so memory follows the live batch, not the largest it ever was. No slot ever holds NaN
+garbage either: masked positions get weight exactly zero, and zero times a finite stale
+value is zero, while zero times NaN is NaN.
 """
 
 from __future__ import annotations
@@ -20,13 +24,21 @@ from typing import Any
 import torch
 
 
-def lazy_zeros(*shape: int) -> torch.Tensor:
+class LazyZeros:
     """A float32 zero tensor whose pages are only materialised when written."""
-    count = math.prod(shape)
-    if count == 0:
-        return torch.zeros(shape)
-    buffer = mmap.mmap(-1, count * 4)
-    return torch.frombuffer(buffer, dtype=torch.float32, count=count).view(shape)
+
+    def __init__(self, *shape: int) -> None:
+        count = math.prod(shape)
+        self._map = mmap.mmap(-1, max(1, count) * 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self.tensor = torch.frombuffer(self._map, dtype=torch.float32, count=count).view(shape)
+
+    def release(self, start: int, stop: int) -> None:
+        """Give the pages wholly inside elements ``[start, stop)`` back; they read as zeros."""
+        page = mmap.PAGESIZE
+        first = -(-start * 4 // page) * page
+        last = stop * 4 // page * page
+        if last > first:
+            self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 class KVCache:
@@ -41,10 +53,11 @@ class KVCache:
             max_target,
             max_source,
         )
-        self.self_k = lazy_zeros(layers, rows, heads, max_target, head_dim)
-        self.self_v = lazy_zeros(layers, rows, heads, max_target, head_dim)
-        self.cross_k = lazy_zeros(layers, rows, heads, max_source, head_dim)
-        self.cross_v = lazy_zeros(layers, rows, heads, max_source, head_dim)
+        self._maps = [
+            LazyZeros(layers, rows, heads, length, head_dim)
+            for length in (max_target, max_target, max_source, max_source)
+        ]
+        self.self_k, self.self_v, self.cross_k, self.cross_v = (m.tensor for m in self._maps)
         self.source_len = torch.zeros(rows, dtype=torch.long)
         # Flat views let one index_copy_ write a new position for all rows and heads.
         self._flat_k = [k.view(-1, head_dim) for k in self.self_k]
@@ -86,6 +99,21 @@ class KVCache:
         self.cross_k[:, dst, :, :width] = self.cross_k[:, src, :, :width]
         self.cross_v[:, dst, :, :width] = self.cross_v[:, src, :, :width]
         self.source_len[dst] = width
+
+    def release_rows(self, start: int, stop: int) -> None:
+        """Rows ``start..stop-1`` hold nothing live any more: return their memory.
+
+        Called after compaction, when the tail rows have moved into holes. Re-using a row
+        later costs a few page faults, far less than the encoder pass that fills it.
+        """
+        if stop <= start:
+            return
+        for zeros in self._maps:
+            layers, rows = zeros.tensor.shape[:2]
+            per_row = zeros.tensor[0, 0].numel()
+            for layer in range(layers):
+                base = (layer * rows) * per_row
+                zeros.release(base + start * per_row, base + stop * per_row)
 
     def reorder(self, rows: list[int], parents: list[int], target_len: int) -> None:
         """Beam search: row ``rows[i]`` continues the sequence previously in ``parents[i]``."""

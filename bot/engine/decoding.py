@@ -26,9 +26,14 @@ class Step:
     done: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class TokenRules:
-    """Model-level constants the processors need."""
+    """The token constants the processors need: the model's, per request where they differ.
+
+    Each strategy holds its own rules (``strategy.rules``): a translation request to a
+    multilingual model gets a copy whose ``forced_bos`` is its target-language token
+    (``dataclasses.replace``), so requests to different languages share one batch.
+    """
 
     eos: int
     start: int
@@ -37,7 +42,7 @@ class TokenRules:
     forced_eos: int | None = None
 
     def forced(self, generated: int, max_new_tokens: int) -> int | None:
-        """The token this step must produce, if the model's config forces one."""
+        """The token this step must produce, if the config or the request forces one."""
         if generated == 0 and self.forced_bos is not None:
             return self.forced_bos
         if generated == max_new_tokens - 1 and self.forced_eos is not None:

@@ -7,6 +7,8 @@ alone; the model runs on the scheduler's shared torch thread, never on the event
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import difflib
 import logging
 from collections.abc import Coroutine
 from functools import partial
@@ -18,9 +20,10 @@ from . import loader
 from .cpu import Int8Path, choose_int8_path
 from .decoding import TokenRules, strategy_for
 from .errors import EngineTimeout
-from .layers import replace_linears
+from .layers import Embedding, Linear, replace_parts
+from .memory import tune_allocator
 from .options import GenerationOptions, GenerationResult, ScoreResult
-from .quant import Int8Linear, int8_available
+from .quant import Int8Embedding, Int8Linear, int8_available
 from .scheduler import Request, Scheduler, on_torch_thread
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,7 @@ class Engine:
         ``int8_path`` (``auto``, ``vnni``, ``avx2``; default ``SEQBOT_ENGINE_INT8_PATH``)
         picks how int8 layers quantize activations; see :mod:`.cpu`.
         """
+        tune_allocator()
         path = _resolve(int8_path) if int8 and int8_available() else None
         convert = partial(_quantize, reduce_range=path.reduce_range) if path else None
 
@@ -148,11 +152,40 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text))
 
-    def _source(self, text: str) -> tuple[list[int], bool]:
-        ids = self.tokenizer.encode(text)
+    def _source(self, text: str, language: str | None = None) -> tuple[list[int], bool]:
+        """Source ids (``[language] ... </s>`` with a language token), cut to the limit."""
+        ids = self.tokenizer.encode(text, language)
         if len(ids) <= self.max_source_tokens:
             return ids, False
         return [*ids[: self.max_source_tokens - 1], self.model.info.eos_token_id], True
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The language codes this model translates between, as its tokenizer spells them.
+
+        NLLB: ``eng_Latn``, ``deu_Latn``, ...; M2M100: ``__en__``, ``__de__``, ... (the
+        bare ``en`` is accepted too). Empty for models without language codes.
+        """
+        return frozenset(self.tokenizer.language_ids)
+
+    def _language_token(self, code: str | None, field: str) -> str | None:
+        """The tokenizer's spelling of ``code``, or a ValueError the caller can show."""
+        if code is None:
+            return None
+        known = self.tokenizer.language_ids
+        if not known:
+            raise ValueError(
+                f"{field} {code!r}: the model {self.name} has no language codes "
+                "(only multilingual models such as NLLB or M2M100 take languages)"
+            )
+        for token in (code, f"__{code}__"):
+            if token in known:
+                return token
+        close = difflib.get_close_matches(code, list(known), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"{field}: the model {self.name} does not know the language code {code!r}{hint}"
+        )
 
     # -- requests --------------------------------------------------------------------------
     async def generate(
@@ -172,13 +205,26 @@ class Engine:
         return list(await asyncio.gather(*(self._submit(r, timeout) for r in requests)))
 
     async def score(
-        self, source: str, candidates: list[str], *, timeout: float | None = None
+        self,
+        source: str,
+        candidates: list[str],
+        *,
+        source_language: str | None = None,
+        target_language: str | None = None,
+        timeout: float | None = None,
     ) -> list[ScoreResult]:
-        """Log-probability of each candidate as the output for ``source``, in one batched pass."""
+        """Log-probability of each candidate as the output for ``source``, in one batched pass.
+
+        With ``target_language`` (multilingual models) each candidate is scored after its
+        language token, the way generation forces it; that token's own log-probability is
+        left out of the result, as a forced token costs nothing when generating.
+        """
+        src = self._language_token(source_language, "source_language")
+        tgt = self._language_token(target_language, "target_language")
         if not candidates:
             return []
-        ids, truncated = self._source(source)
-        targets = [self.tokenizer.encode_target(c) for c in candidates]
+        ids, truncated = self._source(source, src)
+        targets = [self.tokenizer.encode_target(c, tgt) for c in candidates]
         too_long = [
             c for c, t in zip(candidates, targets, strict=True) if len(t) > self.max_target_tokens
         ]
@@ -188,12 +234,23 @@ class Engine:
             )
         loop = asyncio.get_running_loop()
         request = Request("score", ids, loop, loop.create_future(), truncated, candidates=targets)
-        return await self._submit(request, timeout)
+        results: list[ScoreResult] = await self._submit(request, timeout)
+        if tgt is None:
+            return results
+        return [
+            ScoreResult(total=float(sum(r.token_logprobs[1:])), token_logprobs=r.token_logprobs[1:])
+            for r in results
+        ]
 
     def _generation_request(self, text: str, options: GenerationOptions | None) -> Request:
         opts = options or GenerationOptions()
         opts.validate(self.max_target_tokens, self.max_batch)
-        ids, truncated = self._source(text)
+        src = self._language_token(opts.source_language, "source_language")
+        tgt = self._language_token(opts.target_language, "target_language")
+        ids, truncated = self._source(text, src)
+        rules = self._rules
+        if tgt is not None:  # this request's target language is its first token
+            rules = dataclasses.replace(rules, forced_bos=self.tokenizer.language_ids[tgt])
         loop = asyncio.get_running_loop()
         return Request(
             "generate",
@@ -201,7 +258,7 @@ class Engine:
             loop,
             loop.create_future(),
             truncated,
-            strategy=strategy_for(opts, self._rules),
+            strategy=strategy_for(opts, rules),
         )
 
     async def _submit(self, request: Request, timeout: float | None) -> Any:
@@ -229,12 +286,17 @@ class Engine:
         }
 
 
-def _quantize(model: Any, reduce_range: bool) -> None:
-    """Swap every float linear layer for an int8 one, layer by layer."""
-    if hasattr(model, "fold_norm_scales"):
-        model.fold_norm_scales()
-    replace_linears(model, partial(Int8Linear, reduce_range=reduce_range))
-    model.quantized = True
+def _quantize(part: Any, reduce_range: bool) -> Any:
+    """int8 copy of ``part``: a layer, an embedding, or (last) the whole model's remainder."""
+    if isinstance(part, Embedding):
+        return Int8Embedding(part)
+    if hasattr(part, "fold_norm_scales"):
+        part.fold_norm_scales()
+    replace_parts(part, Linear, partial(Int8Linear, reduce_range=reduce_range))
+    if hasattr(part, "info"):  # the whole model, last: output head and embeddings
+        replace_parts(part, Embedding, Int8Embedding)
+        part.quantized = True
+    return part
 
 
 def _resolve(int8_path: Int8Path | str | None) -> Int8Path:

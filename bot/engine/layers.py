@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 
+if TYPE_CHECKING:
+    from .weights import Weights
+
 NEG_INF = float("-inf")
+P = TypeVar("P")
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -41,6 +45,22 @@ class Linear:
     @property
     def out_features(self) -> int:
         return self.weight.shape[0]
+
+
+class Embedding:
+    """Token embedding lookups, in float32; :class:`.quant.Int8Embedding` stores int8 rows.
+
+    A class rather than a bare tensor so int8 mode can swap it like a linear layer: at a
+    32k vocabulary the float table is the largest tensor the engine keeps.
+    """
+
+    __slots__ = ("weight",)
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.weight)
 
 
 def fuse(*parts: Linear) -> Linear:
@@ -112,6 +132,50 @@ def layer_norm(
     return norm
 
 
+def biased_linear(w: Weights, prefix: str) -> Linear:
+    """``{prefix}.weight`` and ``{prefix}.bias`` as one Linear (BART-style checkpoints)."""
+    return Linear(w.get(f"{prefix}.weight"), w.get(f"{prefix}.bias"))
+
+
+def first_present(w: Weights, *names: str) -> torch.Tensor:
+    """The first of ``names`` the checkpoint has (the last one's error if none)."""
+    return w.get(w.first_name(*names))
+
+
+def layer_norm_at(
+    w: Weights, prefix: str, eps: float = 1e-5
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The layer norm stored under ``prefix`` (``.weight`` and ``.bias``)."""
+    return layer_norm(w.get(f"{prefix}.weight"), w.get(f"{prefix}.bias"), eps)
+
+
+class BartStyleLayer:
+    """The weights of one BART-style block, as Marian, BART and M2M100/NLLB name them.
+
+    The families differ in where the norms sit (post-norm Marian/BART, pre-norm M2M100),
+    not in what the block holds, so each family subclasses this and writes its own
+    order of operations. Q/K/V and the cross K/V are fused (see :func:`fuse`).
+    """
+
+    def __init__(self, w: Weights, prefix: str, activation: str, decoder: bool) -> None:
+        att = f"{prefix}.self_attn"
+        self.qkv = fuse(*(biased_linear(w, f"{att}.{p}_proj") for p in "qkv"))
+        self.o = biased_linear(w, f"{att}.out_proj")
+        self.norm1 = layer_norm_at(w, f"{prefix}.self_attn_layer_norm")
+        if decoder:
+            cross = f"{prefix}.encoder_attn"
+            self.cross_q = biased_linear(w, f"{cross}.q_proj")
+            self.cross_kv = fuse(
+                biased_linear(w, f"{cross}.k_proj"), biased_linear(w, f"{cross}.v_proj")
+            )
+            self.cross_o = biased_linear(w, f"{cross}.out_proj")
+            self.norm2 = layer_norm_at(w, f"{prefix}.encoder_attn_layer_norm")
+        self.fc1 = biased_linear(w, f"{prefix}.fc1")
+        self.fc2 = biased_linear(w, f"{prefix}.fc2")
+        self.norm_ff = layer_norm_at(w, f"{prefix}.final_layer_norm")
+        self.act = ACTIVATIONS[activation]
+
+
 def attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, scale: float
 ) -> torch.Tensor:
@@ -146,18 +210,23 @@ def sinusoidal_positions(count: int, dim: int) -> torch.Tensor:
     return out
 
 
-def iter_linears(obj: Any, seen: set[int] | None = None) -> Iterator[tuple[Any, str, Linear]]:
-    """Yield ``(owner, attribute, linear)`` for every float Linear reachable from ``obj``."""
+def iter_parts(
+    obj: Any, kind: type[P], seen: set[int] | None = None
+) -> Iterator[tuple[Any, Any, P]]:
+    """Yield ``(owner, attribute or index, part)`` for every reference to a ``kind`` part.
+
+    A part shared by two owners (a head tied to the embedding) is yielded for each.
+    """
     seen = set() if seen is None else seen
     if id(obj) in seen:
         return
     seen.add(id(obj))
     items = enumerate(obj) if isinstance(obj, list) else vars(obj).items()
     for name, value in items:
-        if isinstance(value, Linear):
+        if isinstance(value, kind):
             yield obj, name, value
         elif isinstance(value, list) or _is_layer(value):
-            yield from iter_linears(value, seen)
+            yield from iter_parts(value, kind, seen)
 
 
 def _is_layer(value: Any) -> bool:
@@ -165,12 +234,25 @@ def _is_layer(value: Any) -> bool:
     return hasattr(value, "__dict__") and type(value).__module__.startswith("bot.engine.")
 
 
-def replace_linears(obj: Any, make: Callable[[Linear], Any]) -> None:
-    """Swap every float Linear for ``make(linear)`` (used for int8)."""
-    for owner, name, linear in list(iter_linears(obj)):
+def replace_parts(obj: Any, kind: type[P], make: Callable[[P], Any]) -> None:
+    """Swap every ``kind`` part reachable from ``obj`` for ``make(part)`` (used for int8).
+
+    A shared part is converted once and replaced everywhere. Its float tensors are
+    dropped as soon as the replacement exists, not after the last layer, so the float
+    copies are never all alive at once.
+    """
+    made: dict[int, Any] = {}
+    for owner, name, part in list(iter_parts(obj, kind)):
+        if id(part) not in made:
+            made[id(part)] = make(part)
+            for slot in getattr(kind, "__slots__", ()):
+                setattr(part, slot, None)
         if isinstance(owner, list):
-            owner[name] = make(linear)
+            owner[name] = made[id(part)]
         else:
-            setattr(owner, name, make(linear))
-        # Drop the float weight as soon as its int8 copy exists, not after the last layer.
-        linear.weight = linear.bias = None  # type: ignore[assignment]
+            setattr(owner, name, made[id(part)])
+
+
+def replace_linears(obj: Any, make: Callable[[Linear], Any]) -> None:
+    """Swap every float Linear for ``make(linear)``."""
+    replace_parts(obj, Linear, make)

@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import marian, t5
-from .base import Seq2SeqModel
+from . import m2m100, marian, t5
+from .base import LayerHook, Seq2SeqModel, keep
 from .errors import EngineError, ModelNotAvailable
 from .tokenizer import Tokenizer, load_tokenizer, model_max_length
 from .weights import load_weights
 
 log = logging.getLogger(__name__)
 
-FAMILIES = {"t5": t5.build, "mt5": t5.build, "marian": marian.build, "bart": marian.build}
+FAMILIES = {
+    "t5": t5.build,
+    "mt5": t5.build,
+    "marian": marian.build,
+    "bart": marian.build,
+    # NLLB-200 and M2M100; transformers writes "m2m_100", some exports "m2m100".
+    "m2m_100": m2m100.build,
+    "m2m100": m2m100.build,
+}
 DEFAULT_MAX_SOURCE = 512
 # Decoding constraints transformers applies by default; we apply them too, so outputs match.
 GENERATION_KEYS = ("bad_words_ids", "forced_bos_token_id", "forced_eos_token_id")
@@ -80,13 +87,13 @@ def read_config(directory: Path) -> dict[str, Any]:
     return cfg
 
 
-def load(
-    name: str, cache_dir: str | None = None, convert: Callable[[Seq2SeqModel], None] | None = None
-) -> LoadedModel:
+def load(name: str, cache_dir: str | None = None, convert: LayerHook | None = None) -> LoadedModel:
     """Resolve, read config, weights and tokenizer, and build the family's model.
 
-    ``convert`` (int8 quantization) runs after the raw checkpoint tensors are released,
-    so float originals of fused projections are not alive at the same time as it.
+    ``convert`` (int8: fold norms, quantize) is applied to each layer as the family
+    builds it and then to the whole model (output head, anything left), so float32
+    weights of only one layer are alive at a time: the load's peak memory is the
+    converted model plus one float layer, not the whole float checkpoint.
     """
     directory = resolve(name, cache_dir)
     cfg = read_config(directory)
@@ -98,7 +105,7 @@ def load(
             f"(supported: {', '.join(sorted(FAMILIES))})"
         )
     weights = load_weights(directory)
-    model = build(cfg, weights, str(directory))
+    model = build(cfg, weights, str(directory), convert or keep)
     weights.release()
     del weights
     if convert is not None:

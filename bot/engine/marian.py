@@ -14,16 +14,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import ModelInfo
+from .base import LayerHook, ModelInfo, keep
 from .cache import KVCache, fill_cross_attention
 from .errors import EngineError
 from .layers import (
     ACTIVATIONS,
+    BartStyleLayer,
+    Embedding,
     Linear,
     attention,
     causal_bias,
-    fuse,
-    layer_norm,
+    layer_norm_at,
     padding_bias,
     sinusoidal_positions,
 )
@@ -67,34 +68,11 @@ class MarianConfig:
         )
 
 
-def _linear(w: Weights, prefix: str) -> Linear:
-    return Linear(w.get(f"{prefix}.weight"), w.get(f"{prefix}.bias"))
+class _Layer(BartStyleLayer):
+    """Post-norm block: each sublayer's output is added to its input, then normalised."""
 
-
-def _first_present(w: Weights, *names: str) -> torch.Tensor:
-    return w.get(next((n for n in names if w.has(n)), names[-1]))
-
-
-def _norm(w: Weights, prefix: str):
-    return layer_norm(w.get(f"{prefix}.weight"), w.get(f"{prefix}.bias"), 1e-5)
-
-
-class _Layer:
     def __init__(self, w: Weights, prefix: str, cfg: MarianConfig, decoder: bool) -> None:
-        att = f"{prefix}.self_attn"
-        self.qkv = fuse(*(_linear(w, f"{att}.{p}_proj") for p in "qkv"))
-        self.o = _linear(w, f"{att}.out_proj")
-        self.norm1 = _norm(w, f"{prefix}.self_attn_layer_norm")
-        if decoder:
-            cross = f"{prefix}.encoder_attn"
-            self.cross_q = _linear(w, f"{cross}.q_proj")
-            self.cross_kv = fuse(_linear(w, f"{cross}.k_proj"), _linear(w, f"{cross}.v_proj"))
-            self.cross_o = _linear(w, f"{cross}.out_proj")
-            self.norm2 = _norm(w, f"{prefix}.encoder_attn_layer_norm")
-        self.fc1 = _linear(w, f"{prefix}.fc1")
-        self.fc2 = _linear(w, f"{prefix}.fc2")
-        self.norm_ff = _norm(w, f"{prefix}.final_layer_norm")
-        self.act = ACTIVATIONS[cfg.activation]
+        super().__init__(w, prefix, cfg.activation, decoder)
 
     def ffn(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm_ff(x + self.fc2(self.act(self.fc1(x))))
@@ -103,7 +81,9 @@ class _Layer:
 class Marian:
     """Encoder, cached single-step decoder, and full decoder for scoring."""
 
-    def __init__(self, cfg: MarianConfig, w: Weights, info: ModelInfo) -> None:
+    def __init__(
+        self, cfg: MarianConfig, w: Weights, info: ModelInfo, convert: LayerHook = keep
+    ) -> None:
         self.cfg, self.info = cfg, info
         self.heads = cfg.decoder_heads
         self.enc_heads = cfg.encoder_heads
@@ -112,34 +92,36 @@ class Marian:
         self.scale = self.dk**-0.5
         self.enc_scale = self.enc_dk**-0.5
         self.embed_scale = math.sqrt(cfg.d_model) if cfg.scale_embedding else 1.0
-        self.enc_embed = _first_present(w, "encoder.embed_tokens.weight", "shared.weight")
-        self.dec_embed = _first_present(w, "decoder.embed_tokens.weight", "shared.weight")
+        # Usually one table stored once ("shared"): read it once and share the object,
+        # so int8 mode converts it once and a float copy is never duplicated.
+        enc = w.first_name("encoder.embed_tokens.weight", "shared.weight")
+        dec = w.first_name("decoder.embed_tokens.weight", "shared.weight")
+        self.enc_embed = Embedding(w.get(enc))
+        self.dec_embed = self.enc_embed if dec == enc else Embedding(w.get(dec))
         if cfg.learned_positions:
             self.enc_pos = w.get("encoder.embed_positions.weight")[_BART_POSITION_OFFSET:]
             self.dec_pos = w.get("decoder.embed_positions.weight")[_BART_POSITION_OFFSET:]
-            self.enc_emb_norm = _norm(w, "encoder.layernorm_embedding")
-            self.dec_emb_norm = _norm(w, "decoder.layernorm_embedding")
+            self.enc_emb_norm = layer_norm_at(w, "encoder.layernorm_embedding")
+            self.dec_emb_norm = layer_norm_at(w, "decoder.layernorm_embedding")
         else:
             self.enc_pos = self.dec_pos = sinusoidal_positions(cfg.max_positions, cfg.d_model)
             self.enc_emb_norm = self.dec_emb_norm = None
         self.encoder = [
-            _Layer(w, f"encoder.layers.{i}", cfg, False) for i in range(cfg.encoder_layers)
+            convert(_Layer(w, f"encoder.layers.{i}", cfg, False)) for i in range(cfg.encoder_layers)
         ]
         self.decoder = [
-            _Layer(w, f"decoder.layers.{i}", cfg, True) for i in range(cfg.decoder_layers)
+            convert(_Layer(w, f"decoder.layers.{i}", cfg, True)) for i in range(cfg.decoder_layers)
         ]
-        head = w.get("lm_head.weight") if w.has("lm_head.weight") else self.dec_embed
+        head = w.get("lm_head.weight") if w.has("lm_head.weight") else self.dec_embed.weight
         bias = w.get("final_logits_bias").reshape(-1) if w.has("final_logits_bias") else None
         self.lm_head = Linear(head, bias)
 
     def _embed_source(self, ids: torch.Tensor) -> torch.Tensor:
-        x = F.embedding(ids, self.enc_embed) * self.embed_scale + self.enc_pos[: ids.shape[1]]
+        x = self.enc_embed(ids) * self.embed_scale + self.enc_pos[: ids.shape[1]]
         return self.enc_emb_norm(x) if self.enc_emb_norm else x
 
     def _embed_target(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        x = F.embedding(ids, self.dec_embed) * self.embed_scale + F.embedding(
-            positions, self.dec_pos
-        )
+        x = self.dec_embed(ids) * self.embed_scale + F.embedding(positions, self.dec_pos)
         return self.dec_emb_norm(x) if self.dec_emb_norm else x
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -208,7 +190,9 @@ class Marian:
         return self.lm_head(x)
 
 
-def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> Marian:
+def build(
+    cfg_dict: dict[str, Any], weights: Weights, source: str, convert: LayerHook = keep
+) -> Marian:
     """Construct a Marian or BART model from config.json values and checkpoint tensors."""
     cfg = MarianConfig.from_hf(cfg_dict, source)
     pad = cfg_dict.get("pad_token_id", 0)
@@ -228,4 +212,4 @@ def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> Marian:
         forced_bos_token_id=cfg_dict.get("forced_bos_token_id"),
         forced_eos_token_id=cfg_dict.get("forced_eos_token_id"),
     )
-    return Marian(cfg, weights, info)
+    return Marian(cfg, weights, info, convert)

@@ -28,6 +28,11 @@ class GenerationOptions:
     seed: int | None = None
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    #: Multilingual models (NLLB, M2M100) only: language codes as the model's tokenizer
+    #: spells them (``eng_Latn``, ``__en__`` or ``en``; see ``Engine.languages``). The
+    #: source code starts the encoded text; the target code is forced as the first token.
+    source_language: str | None = None
+    target_language: str | None = None
 
     def validate(self, max_target_tokens: int, max_batch: int) -> None:
         """Raise ValueError naming the first bad field."""
@@ -49,6 +54,10 @@ class GenerationOptions:
             raise ValueError("repetition_penalty must be positive")
         if self.no_repeat_ngram_size < 0:
             raise ValueError("no_repeat_ngram_size must be >= 0")
+        for name in ("source_language", "target_language"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{name} must be a language code such as 'deu_Latn'")
 
     @property
     def plain_greedy(self) -> bool:

@@ -34,7 +34,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 NEG_INF = float("-inf")
+# Logits of one teacher-forced decoder call in a score pass: pairs x candidate tokens x
+# vocabulary floats. flan-T5's 32k vocabulary fits 500 candidate tokens in one call
+# (a 32-message /sentiment burst is ~200); a 250k one (mT5, NLLB) takes a call per ~60.
+SCORE_LOGITS_BYTES = 64 << 20
+# Token positions (see Scheduler._score_pass_cost) per score pass. Bigger passes got
+# slower per request as activations outgrew the caches. benchmarks/scoring.py, 64
+# sentiment requests, 1 thread, requests/s at a cap of 256 / 512 / 1024 / 2048 / 4096:
+# int8 79 / 95 / 97 / 71 / 62 (one per pass: 76), float32 20 / 27 / 32 / 30 / 27 (18).
+SCORE_PASS_TOKENS = 1024
 ADMIT_TOKEN_BUDGET = 8192  # source tokens encoded per step, so admissions don't stall decoding long
+PREFILL_CHUNK_TOKENS = 2048  # padded source tokens per encoder pass (bounds its activations)
 
 # All model work (loading, quantizing, every step of every engine) runs on one thread.
 # Measured: with libgomp, only the first thread that ran a multi-threaded parallel region
@@ -95,6 +105,7 @@ class Scheduler:
         max_target: int,
         max_source: int,
         threads: int = 0,
+        max_score_batch: int | None = None,
     ) -> None:
         info = model.info
         self.model, self.decode_text = model, decode_text
@@ -102,6 +113,10 @@ class Scheduler:
         # OpenMP team sizes are per calling thread: the worker must set its own, or it
         # may run on fewer threads than the process was configured for.
         self.threads = threads if threads > 0 else torch.get_num_threads()
+        # Score requests per forward pass, besides score_pass_tokens; None: no limit,
+        # 1: one pass per request, as before batching (for benchmarks).
+        self.max_score_batch = max_score_batch
+        self.score_pass_tokens = SCORE_PASS_TOKENS
         self.cache = KVCache(
             info.layers, max_batch, info.heads, info.head_dim, max_target, max_source
         )
@@ -128,7 +143,14 @@ class Scheduler:
         self._draining = False
         self._closed = False  # for good: no restart, every new request refused
         self._recent: deque[tuple[float, int]] = deque()
-        self.counters = {"requests": 0, "tokens": 0, "steps": 0, "failed": 0, "cancelled": 0}
+        self.counters = {
+            "requests": 0,
+            "tokens": 0,
+            "steps": 0,
+            "failed": 0,
+            "cancelled": 0,
+            "score_passes": 0,  # encoder + teacher-forced decoder passes run for scoring
+        }
 
     # -- caller side (event loop thread) ---------------------------------------------
     def start(self) -> None:
@@ -261,7 +283,12 @@ class Scheduler:
             self._cv.notify()
 
     def _take_admissible(self) -> list[Request]:
-        """Admitted requests to encode this step, within the per-step token budget."""
+        """Admitted requests to run this step, within the per-step token budget.
+
+        A generate request costs its source tokens, a score request the token positions of
+        its pass alone (:meth:`_score_pass_cost`). Score passes group requests of similar
+        source length, so the padding they add on top is small.
+        """
         taken: list[Request] = []
         # Cancelled rows are retired at the start of the step, before new ones are filled.
         free = self.max_batch - sum(len(r.rows) for r in self._active if not r.cancelled)
@@ -273,7 +300,7 @@ class Scheduler:
                 self.counters["cancelled"] += 1
                 self._release(req)
                 continue
-            cost = len(req.source) * max(1, len(req.candidates))
+            cost = self._score_pass_cost([req]) if req.kind == "score" else len(req.source)
             if req.rows_needed > free or (taken and cost > budget):
                 break
             self._pending.popleft()
@@ -287,16 +314,17 @@ class Scheduler:
             self.counters["cancelled"] += 1
             self._retire(req)
         self._compact()
-        new = []
+        new, scores = [], []
         for req in admitted:
             if req.cancelled or req.future.done():  # abandoned after it was taken
                 self.counters["cancelled"] += 1
                 self._release(req)
             elif req.kind == "score":
-                self._guard(req, self._score, req)
-                self._release(req)
+                scores.append(req)
             else:
                 new.append(req)
+        if scores:
+            self._score_batch(scores)
         if new:
             self._prefill(new)
         if self._n:
@@ -333,23 +361,42 @@ class Scheduler:
 
     # -- admission ---------------------------------------------------------------------
     def _prefill(self, requests: list[Request]) -> None:
+        """Give the admitted requests rows, then encode them in chunks of similar length.
+
+        Chunks of at most ``PREFILL_CHUNK_TOKENS`` padded source tokens bound the encoder's
+        activations (a 32 x 256-token admission in one pass took ~300 MB more peak
+        memory), and sorting by length means each row's cross-attention K/V is written
+        only to about its own length: padding would otherwise touch cache pages too.
+        """
         requests.sort(key=lambda r: len(r.source))
-        width = len(requests[-1].source)
-        ids = torch.full((len(requests), width), self._pad, dtype=torch.long)
-        for i, req in enumerate(requests):
-            ids[i, : len(req.source)] = torch.tensor(req.source)
-        lengths = torch.tensor([len(r.source) for r in requests])
-        rows, owners = [], []
-        for i, req in enumerate(requests):
+        for req in requests:
             req.rows = list(range(self._n, self._n + req.rows_needed))
             for row in req.rows:
                 self._owner[row] = req
                 self._tokens[row], self._positions[row] = self._start_token, 0
                 self._source_len[row] = len(req.source)
-                rows.append(row)
-                owners.append(i)
             self._n += req.rows_needed
             self._active.append(req)
+        chunk: list[Request] = []
+        failed = False
+        for req in requests:  # ascending length: the newest member is the widest
+            if chunk and (len(chunk) + 1) * len(req.source) > PREFILL_CHUNK_TOKENS:
+                failed |= not self._encode(chunk)
+                chunk = []
+            chunk.append(req)
+        failed |= not self._encode(chunk)
+        if failed:
+            self._compact()
+
+    def _encode(self, requests: list[Request]) -> bool:
+        """One encoder pass into the requests' rows; a failure fails only these requests."""
+        width = len(requests[-1].source)
+        ids = torch.full((len(requests), width), self._pad, dtype=torch.long)
+        for i, req in enumerate(requests):
+            ids[i, : len(req.source)] = torch.tensor(req.source)
+        lengths = torch.tensor([len(r.source) for r in requests])
+        owners = [i for i, req in enumerate(requests) for _ in req.rows]
+        rows = [row for req in requests for row in req.rows]
         try:
             hidden = self.model.encode(ids, lengths)
             pick = torch.tensor(owners)
@@ -359,13 +406,14 @@ class Scheduler:
                 hidden.index_select(0, pick),
                 lengths.index_select(0, pick),
             )
+            return True
         except Exception as exc:
             log.exception("encoder pass failed")
             for req in requests:
                 self.counters["failed"] += 1
                 self._resolve(req, None, EngineError(f"encoding failed: {exc}"))
                 self._retire(req)
-            self._compact()
+            return False
 
     # -- one decode step -----------------------------------------------------------------
     def _decode(self) -> None:
@@ -409,7 +457,8 @@ class Scheduler:
         tokens = masked.argmax(-1).tolist()
         for req in self._active:
             if req.strategy is not None:
-                forced = self._rules.forced(
+                # The request's own rules: its target language may force its first token.
+                forced = req.strategy.rules.forced(
                     req.strategy.generated, req.strategy.opts.max_new_tokens
                 )
                 if forced is not None:
@@ -459,24 +508,98 @@ class Scheduler:
             self._source_len[dst] = self._source_len[src]
             self._owner[dst], self._owner[src] = owner, None
             owner.rows[owner.rows.index(src)] = dst
+        self.cache.release_rows(live, self._n)
         self._n = live
 
     # -- scoring ---------------------------------------------------------------------------
-    def _score(self, req: Request) -> None:
-        src = torch.tensor([req.source])
-        length = torch.tensor([len(req.source)])
-        hidden = self.model.encode(src, length)
-        count, width = len(req.candidates), max(len(c) for c in req.candidates)
-        inputs = torch.full((count, width), self._pad, dtype=torch.long)
-        labels = torch.zeros((count, width), dtype=torch.long)
-        for i, cand in enumerate(req.candidates):
-            inputs[i, : len(cand)] = torch.tensor([self._start_token, *cand[:-1]])
-            labels[i, : len(cand)] = torch.tensor(cand)
-        logits = self.model.decode_full(hidden.expand(count, -1, -1), length.expand(count), inputs)
-        logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels[..., None])[..., 0]
-        results = []
-        for i, cand in enumerate(req.candidates):
-            per_token = logprobs[i, : len(cand)].tolist()
-            results.append(ScoreResult(total=float(sum(per_token)), token_logprobs=per_token))
-        self.counters["requests"] += 1
-        self._resolve(req, results)
+    @staticmethod
+    def _score_pass_cost(requests: list[Request]) -> int:
+        """Token positions one score pass runs through the model, padding included.
+
+        The encoder runs every source padded to the longest; the teacher-forced decoder
+        runs every (request, candidate) pair padded to the longest candidate, and projects
+        the padded source states into each pair's cross-attention keys and values. All are
+        counted alike, like the source tokens of a generate request: a rough proxy (a
+        cross projection is cheaper than an encoder token, a decoder token with the
+        vocabulary head dearer) that grows with every dimension a pass can grow in.
+        """
+        if not requests:
+            return 0
+        width = max(len(r.source) for r in requests)
+        pairs = sum(len(r.candidates) for r in requests)
+        target = max(len(c) for r in requests for c in r.candidates)
+        return width * (len(requests) + pairs) + pairs * target
+
+    def _score_batch(self, requests: list[Request]) -> None:
+        """Score a step's requests in passes of similar source length; a failed pass retries.
+
+        Sorting by length keeps padding small; passes are capped by ``score_pass_tokens``
+        (bigger ones were slower per request, see ``SCORE_PASS_TOKENS``) and
+        ``max_score_batch``. Retrying a failed pass one request at a time keeps what
+        scoring each request separately guaranteed: a request that breaks the model (or
+        runs out of memory) fails by itself, not with the others that shared its pass.
+        """
+        limit, cap = self.max_score_batch or len(requests), self.score_pass_tokens
+        groups: list[list[Request]] = [[]]
+        for req in sorted(requests, key=lambda r: len(r.source)):
+            group = groups[-1]
+            if group and (len(group) >= limit or self._score_pass_cost([*group, req]) > cap):
+                groups.append(group := [])
+            group.append(req)
+        for group in groups:
+            if len(group) > 1:
+                try:
+                    self._score(group)
+                    continue
+                except Exception:
+                    log.warning(
+                        "scoring %d requests together failed; scoring them one by one",
+                        len(group),
+                        exc_info=True,
+                    )
+            for req in group:
+                self._guard(req, self._score, [req])
+        for req in requests:
+            self._release(req)
+
+    def _score(self, requests: list[Request]) -> None:
+        """One encoder pass over all sources, one decoder pass over all candidates.
+
+        Each (request, candidate) pair is a decoder row reading its own source's encoder
+        states, so a row's numbers do not depend on what else is in the pass (up to
+        float rounding; with int8 the activation scale is per call, so slightly). The
+        decoder pass is split into calls of at most ``SCORE_LOGITS_BYTES`` of logits.
+        Results are handed back only after the whole pass succeeded, so a retry never
+        answers twice.
+        """
+        self.counters["score_passes"] += 1
+        width = max(len(r.source) for r in requests)
+        src = torch.full((len(requests), width), self._pad, dtype=torch.long)
+        for i, req in enumerate(requests):
+            src[i, : len(req.source)] = torch.tensor(req.source)
+        lengths = torch.tensor([len(r.source) for r in requests])
+        hidden = self.model.encode(src, lengths)
+        pairs = [(i, cand) for i, req in enumerate(requests) for cand in req.candidates]
+        count, target = len(pairs), max(len(cand) for _, cand in pairs)
+        inputs = torch.full((count, target), self._pad, dtype=torch.long)
+        labels = torch.zeros((count, target), dtype=torch.long)
+        for row, (_, cand) in enumerate(pairs):
+            inputs[row, : len(cand)] = torch.tensor([self._start_token, *cand[:-1]])
+            labels[row, : len(cand)] = torch.tensor(cand)
+        owner = torch.tensor([i for i, _ in pairs])
+        step = max(1, SCORE_LOGITS_BYTES // (4 * target * self.model.info.vocab_size))
+        table: list[list[float]] = []
+        for start in range(0, count, step):  # bounded logits memory, whatever the vocabulary
+            part, pick = slice(start, start + step), owner[start : start + step]
+            logits = self.model.decode_full(
+                hidden.index_select(0, pick), lengths.index_select(0, pick), inputs[part]
+            )
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            table += logprobs.gather(-1, labels[part, :, None])[..., 0].tolist()
+        answers: list[list[ScoreResult]] = [[] for _ in requests]
+        for row, (i, cand) in enumerate(pairs):
+            per_token = table[row][: len(cand)]
+            answers[i].append(ScoreResult(total=float(sum(per_token)), token_logprobs=per_token))
+        self.counters["requests"] += len(requests)
+        for req, results in zip(requests, answers, strict=True):
+            self._resolve(req, results)

@@ -13,9 +13,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import ModelInfo
+from .base import LayerHook, ModelInfo, keep
 from .cache import KVCache, fill_cross_attention
-from .layers import ACTIVATIONS, Linear, attention, fold_scale, fuse, padding_bias, rms_norm
+from .layers import (
+    ACTIVATIONS,
+    Embedding,
+    Linear,
+    attention,
+    fold_scale,
+    fuse,
+    padding_bias,
+    rms_norm,
+)
 from .weights import Weights, config_value
 
 
@@ -131,24 +140,39 @@ class _Layer:
         self.norm_ff = rms_norm(w.get(f"{prefix}.layer.{ff}.layer_norm.weight"), cfg.eps)
         self.ffn = _FeedForward(w, f"{prefix}.layer.{ff}.DenseReluDense", cfg)
 
+    def fold_norm_scales(self) -> None:
+        """Fold each RMS norm scale into the projection after it (int8 mode, see fold_scale)."""
+        fold_scale(self.norm1, self.qkv)
+        fold_scale(self.norm_ff, self.ffn.wi)
+        if hasattr(self, "norm2"):
+            fold_scale(self.norm2, self.cross_q)
+
 
 class T5:
     """Encoder, cached single-step decoder, and full decoder for scoring."""
 
-    def __init__(self, cfg: T5Config, w: Weights, info: ModelInfo) -> None:
+    def __init__(
+        self, cfg: T5Config, w: Weights, info: ModelInfo, convert: LayerHook = keep
+    ) -> None:
         self.cfg, self.info = cfg, info
         self.heads, self.dk = cfg.num_heads, cfg.d_kv
-        self.embed = w.get("shared.weight")
-        self.encoder = [_Layer(w, f"encoder.block.{i}", cfg, False) for i in range(cfg.num_layers)]
+        self.embed = Embedding(w.get("shared.weight"))
+        untied = w.has("lm_head.weight")
+        if untied:  # int8 now, so two float 32k-row tables are never alive at once
+            self.embed = convert(self.embed)
+        self.encoder = [
+            convert(_Layer(w, f"encoder.block.{i}", cfg, False)) for i in range(cfg.num_layers)
+        ]
         self.decoder = [
-            _Layer(w, f"decoder.block.{i}", cfg, True) for i in range(cfg.num_decoder_layers)
+            convert(_Layer(w, f"decoder.block.{i}", cfg, True))
+            for i in range(cfg.num_decoder_layers)
         ]
         rel = "layer.0.SelfAttention.relative_attention_bias.weight"
         self.enc_rel = w.get(f"encoder.block.0.{rel}")
         self.dec_rel = w.get(f"decoder.block.0.{rel}")
         self.enc_norm = rms_norm(w.get("encoder.final_layer_norm.weight"), cfg.eps)
         self.dec_norm = rms_norm(w.get("decoder.final_layer_norm.weight"), cfg.eps)
-        head = w.get("lm_head.weight") if w.has("lm_head.weight") else self.embed
+        head = w.get("lm_head.weight") if untied else self.embed.weight
         # Tied-embedding T5 (v1.0) rescales decoder outputs before the shared head.
         self._out_scale = cfg.d_model**-0.5 if cfg.scale_decoder_outputs else None
         self.lm_head = Linear(head)
@@ -178,10 +202,7 @@ class T5:
     def fold_norm_scales(self) -> None:
         """Fold every RMS norm scale into the next projection (int8 mode only, see fold_scale)."""
         for layer in self.encoder + self.decoder:
-            fold_scale(layer.norm1, layer.qkv)
-            fold_scale(layer.norm_ff, layer.ffn.wi)
-            if hasattr(layer, "norm2"):
-                fold_scale(layer.norm2, layer.cross_q)
+            layer.fold_norm_scales()
         if isinstance(self.lm_head, Linear):
             fold_scale(self.dec_norm, self.lm_head, extra=self._out_scale or 1.0)
             self._out_scale = None
@@ -195,7 +216,7 @@ class T5:
     # -- passes ----------------------------------------------------------------------
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         b, s = ids.shape
-        x = F.embedding(ids, self.embed)
+        x = self.embed(ids)
         bias = self._bias(self.enc_rel, s, s, bidirectional=True)[None] + padding_bias(lengths, s)
         for layer in self.encoder:
             q, k, v = (
@@ -220,7 +241,7 @@ class T5:
         source_len: int,
     ) -> torch.Tensor:
         n, heads, dk = tokens.shape[0], self.heads, self.dk
-        x = F.embedding(tokens, self.embed)
+        x = self.embed(tokens)
         self.decoder_bias(self_len)
         self_bias = self._dec_bias_by_query[:, :, :self_len].index_select(0, positions).unsqueeze(2)
         cross_bias = padding_bias(cache.source_len[:n], source_len)
@@ -243,7 +264,7 @@ class T5:
         b, t = ids.shape
         s = hidden.shape[1]
         heads, dk = self.heads, self.dk
-        x = F.embedding(ids, self.embed)
+        x = self.embed(ids)
         self_bias = self.decoder_bias(t)[None, :, :t, :t]
         cross_bias = padding_bias(source_lengths, s)
         for layer in self.decoder:
@@ -258,7 +279,7 @@ class T5:
         return self._logits(x)
 
 
-def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> T5:
+def build(cfg_dict: dict[str, Any], weights: Weights, source: str, convert: LayerHook = keep) -> T5:
     """Construct a T5-family model from config.json values and checkpoint tensors."""
     try:
         cfg = T5Config.from_hf(cfg_dict, source)
@@ -279,7 +300,7 @@ def build(cfg_dict: dict[str, Any], weights: Weights, source: str) -> T5:
         heads=cfg.num_heads,
         head_dim=cfg.d_kv,
     )
-    return T5(cfg, weights, info)
+    return T5(cfg, weights, info, convert)
 
 
 def _first(value: int | list[int]) -> int:

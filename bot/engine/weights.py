@@ -1,7 +1,14 @@
 """Reading checkpoint tensors: safetensors (single or sharded) or pytorch_model.bin.
 
+Tensors are read one at a time, when the model asks for them, into memory of their own.
+Reading a whole safetensors file (``load_file``) maps it and hands out views into the
+mapping: every page a later copy touches stays resident until the last view dies, and
+one small tensor kept as a view (a norm, a position table) kept the whole 300 MB mapping
+alive. Per-tensor reads keep the load's peak at the model being built plus one tensor.
+
 ``pytorch_model.bin`` is only read with ``torch.load(weights_only=True)``, which refuses
-pickled code. Every failure names the file so the operator knows what to re-download.
+pickled code; it is memory-mapped and each tensor is copied out when asked for. Every
+failure names the file so the operator knows what to re-download.
 """
 
 from __future__ import annotations
@@ -30,32 +37,47 @@ def config_value(cfg: dict[str, Any], name: str, source: str) -> Any:
 class Weights:
     """Name -> float32 tensor, with aliases for checkpoints saved by other model classes."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], source: str) -> None:
-        self._tensors = tensors
+    def __init__(self, files: list[Path], source: str) -> None:
         self.source = source
+        self._where: dict[str, Path] = {}
+        self._bins: dict[Path, dict[str, torch.Tensor]] = {}
+        for path in files:
+            for name in _names(path, self._bins):
+                self._where[name] = path
 
     def has(self, name: str) -> bool:
-        return self._lookup(name) is not None
+        return self._key(name) is not None
 
     def get(self, name: str) -> torch.Tensor:
-        tensor = self._lookup(name)
-        if tensor is None:
+        """A float32 copy that shares no memory with the file or with other tensors."""
+        key = self._key(name)
+        if key is None:
             raise EngineError(f"{self.source}: weight {name!r} is missing from the checkpoint")
-        return tensor.float()
+        path = self._where[key]
+        tensor = self._bins[path][key] if path in self._bins else _read_one(path, key)
+        # .float() of a float32 tensor is the tensor itself: copy so no view survives.
+        return tensor.float() if tensor.dtype != torch.float32 else tensor.clone()
+
+    def first_name(self, *names: str) -> str:
+        """The stored name of the first of ``names`` the checkpoint has (else the last)."""
+        for name in names:
+            if (key := self._key(name)) is not None:
+                return key
+        return names[-1]
 
     def release(self) -> None:
-        """Drop the raw tensors once the model holds what it needs (lowers peak memory)."""
-        self._tensors.clear()
+        """Unmap the .bin files once the model holds its own copies."""
+        self._bins.clear()
 
-    def _lookup(self, name: str) -> torch.Tensor | None:
+    def _key(self, name: str) -> str | None:
         for candidate in (name, f"model.{name}", name.removeprefix("model.")):
-            if candidate in self._tensors:
-                return self._tensors[candidate]
+            if candidate in self._where:
+                return candidate
         return None
 
 
 def load_weights(directory: Path) -> Weights:
-    """Load every tensor of the checkpoint in ``directory``."""
+    """Index the checkpoint's tensors in ``directory``; :meth:`Weights.get` reads them."""
     if (directory / _SAFE).is_file():
         files = [directory / _SAFE]
     elif (directory / _SAFE_INDEX).is_file():
@@ -66,10 +88,7 @@ def load_weights(directory: Path) -> Weights:
         files = _shards(directory, _BIN_INDEX)
     else:
         raise EngineError(f"{directory}: no weights found (expected {_SAFE} or {_BIN})")
-    tensors: dict[str, torch.Tensor] = {}
-    for path in files:
-        tensors.update(_read(path))
-    return Weights(tensors, str(directory))
+    return Weights(files, str(directory))
 
 
 def _shards(directory: Path, index_name: str) -> list[Path]:
@@ -85,18 +104,36 @@ def _shards(directory: Path, index_name: str) -> list[Path]:
     return files
 
 
-def _read(path: Path) -> dict[str, torch.Tensor]:
+def _names(path: Path, bins: dict[Path, dict[str, torch.Tensor]]) -> list[str]:
+    """The tensor names in one file (a .bin is mapped now and kept in ``bins``)."""
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+            from safetensors import safe_open
 
-            return load_file(str(path))
+            with safe_open(str(path), framework="pt") as f:
+                return list(f.keys())
         loaded = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EngineError(f"{path}: cannot read weights ({reason[:200]})") from None
+        raise _unreadable(path, exc) from None
     if not isinstance(loaded, dict) or not all(
         isinstance(v, torch.Tensor) for v in loaded.values()
     ):
         raise EngineError(f"{path}: not a state dict of tensors")
-    return loaded
+    bins[path] = loaded
+    return list(loaded)
+
+
+def _read_one(path: Path, name: str) -> torch.Tensor:
+    """One tensor; the file's mapping is closed again before the copy is used."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.get_tensor(name)
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> EngineError:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return EngineError(f"{path}: cannot read weights ({reason[:200]})")

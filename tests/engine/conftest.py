@@ -23,7 +23,9 @@ SENTENCES = [
 ]
 
 
-def _train_json_tokenizer(path: Path, vocab_size: int) -> None:
+def _train_json_tokenizer(
+    path: Path, vocab_size: int, specials: tuple[str, ...] = ("<pad>", "</s>", "<unk>")
+) -> None:
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
     tok = Tokenizer(models.Unigram())
@@ -33,7 +35,7 @@ def _train_json_tokenizer(path: Path, vocab_size: int) -> None:
 
     tok.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
+        vocab_size=vocab_size, special_tokens=list(specials), unk_token="<unk>"
     )
     tok.train_from_iterator(SENTENCES * 4, trainer)
     tok.post_processor = processors.TemplateProcessing(
@@ -186,6 +188,100 @@ def _bart(path: Path, seed: int) -> Path:
     _randomize(model)
     model.save_pretrained(path)
     return path
+
+
+#: NLLB-style language codes the tiny NLLB tokenizer knows (added special tokens, as in
+#: the real tokenizer.json); every other FLORES-200 code is unknown to it.
+NLLB_LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn", "spa_Latn", "zho_Hans", "zho_Hant")
+
+
+def _nllb_tokenizer(path: Path) -> None:
+    """A Unigram tokenizer.json laid out like NLLB's: <s> <pad> </s> <unk> first, language
+    codes as added special tokens, and the ``eng_Latn $A </s>`` post-processor."""
+    from tokenizers import Tokenizer, processors
+
+    _train_json_tokenizer(path, 100, specials=("<s>", "<pad>", "</s>", "<unk>"))
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tok.add_special_tokens(list(NLLB_LANGUAGES))
+    tok.post_processor = processors.TemplateProcessing(
+        single="eng_Latn $A </s>",
+        special_tokens=[("eng_Latn", tok.token_to_id("eng_Latn")), ("</s>", 2)],
+    )
+    tok.save(str(path / "tokenizer.json"))
+
+
+def _m2m100_model(path: Path, vocab_size: int, seed: int, *, tied: bool = True) -> None:
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    cfg = M2M100Config(
+        vocab_size=vocab_size,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        scale_embedding=True,
+        tie_word_embeddings=tied,
+    )
+    model = M2M100ForConditionalGeneration(cfg).eval()
+    _randomize(model)
+    model.save_pretrained(path)
+    (path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
+
+
+def _nllb(path: Path, seed: int, *, tied: bool = True) -> Path:
+    """A tiny NLLB-200-shaped checkpoint (model_type m2m_100) with an NLLB tokenizer.json."""
+    path.mkdir(parents=True, exist_ok=True)
+    _nllb_tokenizer(path)
+    _m2m100_model(path, 128, seed, tied=tied)
+    return path
+
+
+def _m2m100_spm(path: Path, seed: int) -> Path:
+    """A tiny facebook/m2m100_418M-shaped checkpoint: sentencepiece.bpe.model + vocab.json,
+    language tokens ``__xx__`` numbered after the vocabulary, no tokenizer.json."""
+    import sentencepiece as spm
+
+    path.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(SENTENCES * 4),
+        model_writer=buf,
+        vocab_size=90,
+        hard_vocab_limit=False,
+        model_type="unigram",
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+    )
+    (path / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    proc = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    pieces = [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for piece in pieces:
+        vocab.setdefault(piece, len(vocab))
+    (path / "vocab.json").write_text(json.dumps(vocab))
+    # 100 language tokens and 8 "madeup words" follow the vocabulary, as in m2m100_418M.
+    _m2m100_model(path, len(vocab) + 108, seed)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nllb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _nllb(tmp_path_factory.mktemp("nllb"), seed=7)
+
+
+@pytest.fixture(scope="session")
+def m2m100_spm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _m2m100_spm(tmp_path_factory.mktemp("m2m100"), seed=8)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ def reference(path: Path, engine: Engine, text: str, **kwargs: object) -> list[i
     return out[: out.index(info.eos_token_id)] if info.eos_token_id in out else out
 
 
-@pytest.fixture(scope="module", params=["t5_dir", "flan_dir", "marian_dir", "bart_dir"])
+@pytest.fixture(scope="module", params=["t5_dir", "flan_dir", "marian_dir", "bart_dir", "nllb_dir"])
 def model_dir(request: pytest.FixtureRequest) -> Path:
     return request.getfixturevalue(request.param)
 

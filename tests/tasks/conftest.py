@@ -43,6 +43,7 @@ class FakeEngine:
 
     name: str = "fake-flan"
     max_source_tokens: int = 512
+    languages: frozenset[str] = frozenset()
     max_target_tokens: int = 512
     answer: Callable[[str], str] = lambda prompt: "scripted answer"
     score_of: Callable[[str, str], float] = lambda source, candidate: 0.0
