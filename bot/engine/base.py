@@ -60,7 +60,6 @@ class Seq2SeqModel(Protocol):
         tokens: torch.Tensor,
         positions: torch.Tensor,
         self_len: int,
-        source_len: int,
     ) -> torch.Tensor:
         """One token for each of the first ``n`` rows -> ``[n, V]`` float32 logits."""
         ...

@@ -147,7 +147,6 @@ class Marian:
         tokens: torch.Tensor,
         positions: torch.Tensor,
         self_len: int,
-        source_len: int,
     ) -> torch.Tensor:
         n, heads, dk = tokens.shape[0], self.heads, self.dk
         x = self._embed_target(tokens, positions)
@@ -155,16 +154,16 @@ class Marian:
         self_bias = torch.zeros(n, self_len).masked_fill_(hidden_keys, float("-inf"))[
             :, None, None, :
         ]
-        cross_bias = padding_bias(cache.source_len[:n], source_len)
+        cross = cache.cross_attention(n)
         index = cache.write_index(positions)
-        keys, values, cross_keys, cross_values = cache.views(n, self_len, source_len)
+        keys, values = cache.self_views(n, self_len)
         for i, layer in enumerate(self.decoder):
             q, k, v = layer.qkv(x).view(n, 3, heads, dk).unbind(1)
             cache.write(i, index, k, v)
             a = attention(q.unsqueeze(2), keys[i], values[i], self_bias, self.scale)
             x = layer.norm1(x + layer.o(a.view(n, -1)))
             q = layer.cross_q(x).view(n, heads, 1, dk)
-            a = attention(q, cross_keys[i], cross_values[i], cross_bias, self.scale)
+            a = cross(i, q, self.scale)
             x = layer.norm2(x + layer.cross_o(a.view(n, -1)))
             x = layer.ffn(x)
         return self.lm_head(x)

@@ -60,7 +60,7 @@ class Int8Linear:
     model. A single row needs neither: its own range is the tensor's.
     """
 
-    __slots__ = ("_packed", "bias", "out_features", "reduce_range")
+    __slots__ = ("_packed", "bias", "out_features", "per_row", "reduce_range")
 
     def __init__(self, linear: Linear, reduce_range: bool = True) -> None:
         q, scale = quantize_rows(linear.weight)
@@ -74,15 +74,19 @@ class Int8Linear:
             self._packed = torch.ops.quantized.linear_prepack(qweight, None)
         self.bias = linear.bias
         self.out_features = q.shape[0]
+        # Rows of unit norm (a folded RMS norm's output) already share one range: the
+        # scaling would cost 5 ops for nothing (+30% on a 32 x 32k output head).
+        self.per_row = not linear.normalized_input
         # Full-range activations halve the drift against float32, but only VNNI kernels
         # can sum their products without int16 saturation (see .cpu).
         self.reduce_range = reduce_range
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() == x.shape[-1]:
+        if not self.per_row or x.numel() == x.shape[-1]:
             y = torch.ops.quantized.linear_dynamic(x, self._packed, self.reduce_range)
         else:
-            peak = torch.linalg.vector_norm(x, float("inf"), dim=-1, keepdim=True)
+            # Two reductions without a temporary: linalg.vector_norm(inf) was 10-20x slower.
+            peak = torch.maximum(x.amax(-1, keepdim=True), x.amin(-1, keepdim=True).neg_())
             peak = peak.clamp_min_(1e-30)
             y = torch.ops.quantized.linear_dynamic(x / peak, self._packed, self.reduce_range)
             y = y.mul_(peak)

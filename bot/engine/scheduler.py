@@ -44,6 +44,9 @@ SCORE_LOGITS_BYTES = 64 << 20
 # int8 79 / 95 / 97 / 71 / 62 (one per pass: 76), float32 20 / 27 / 32 / 30 / 27 (18).
 SCORE_PASS_TOKENS = 1024
 ADMIT_TOKEN_BUDGET = 8192  # source tokens encoded per step, so admissions don't stall decoding long
+# A freed row keeps its cache pages up to these lengths (see Scheduler._release_if_large).
+KEEP_SOURCE = 256
+KEEP_TARGET_POSITIONS = 128
 PREFILL_CHUNK_TOKENS = 2048  # padded source tokens per encoder pass (bounds its activations)
 
 # All model work (loading, quantizing, every step of every engine) runs on one thread.
@@ -424,7 +427,6 @@ class Scheduler:
             torch.tensor(self._tokens[:n]),
             torch.tensor(positions),
             max(positions) + 1,
-            max(self._source_len[:n]),
         )
         argmax = self._shared_argmax(logits)
         produced = 0
@@ -503,13 +505,27 @@ class Scheduler:
         for dst, src in zip(holes, movers, strict=True):
             owner = self._owner[src]
             assert owner is not None
+            self._release_if_large(dst)
             self.cache.move_row(src, dst, self._positions[src])
             self._tokens[dst], self._positions[dst] = self._tokens[src], self._positions[src]
             self._source_len[dst] = self._source_len[src]
             self._owner[dst], self._owner[src] = owner, None
             owner.rows[owner.rows.index(src)] = dst
-        self.cache.release_rows(live, self._n)
+        for row in range(live, self._n):
+            self._release_if_large(row)
         self._n = live
+
+    def _release_if_large(self, row: int) -> None:
+        """Give a free row's cache pages back if its last sequence was a long one.
+
+        Rows within the usual lengths stay resident: handing pages back and faulting
+        them in again for the next request cost 15-20% of throughput (the kernel zeroes
+        every page), while a batch of usual requests needs those pages anyway. A long
+        sequence's pages go, so memory never holds many rows at their longest.
+        """
+        if self._positions[row] > KEEP_TARGET_POSITIONS or self._source_len[row] > KEEP_SOURCE:
+            self.cache.release_rows(row, row + 1)
+            self._positions[row] = self._source_len[row] = 0
 
     # -- scoring ---------------------------------------------------------------------------
     @staticmethod
