@@ -69,3 +69,34 @@ def build(path: Path, seed: int = 0) -> Path:
         )
     )
     return path
+
+
+def convert_ct2(model_dir: Path, out: Path, quantization: str | None) -> Path:
+    """Convert for CTranslate2, without the output scaling T5 v1.1 does not have.
+
+    transformers 5 always reports ``tie_word_embeddings=True`` for T5 and says whether
+    to scale the decoder output by ``d_model**-0.5`` in ``scale_decoder_outputs``
+    (False for v1.1 and flan-T5, whose head is untied). CTranslate2's converter (4.x)
+    still reads ``tie_word_embeddings``, so it would scale flan-T5's logits by 1/22.6:
+    the same argmax most of the time, nearly uniform log-probs, and a meaningless drift
+    comparison. The spec is corrected here; the work per token is the same either way.
+    """
+    from ctranslate2.converters import transformers as ct2_transformers
+    from ctranslate2.specs import model_spec
+
+    loader = ct2_transformers._MODEL_LOADERS["T5Config"]
+    original = type(loader).get_model_spec
+
+    def get_model_spec(self: object, model: object) -> object:
+        spec = original(self, model)
+        if getattr(model.config, "scale_decoder_outputs", True) is False:  # type: ignore[attr-defined]
+            spec.decoder.scale_outputs = model_spec.OPTIONAL
+        return spec
+
+    loader.get_model_spec = get_model_spec.__get__(loader)  # type: ignore[method-assign]
+    try:
+        converter = ct2_transformers.TransformersConverter(str(model_dir))
+        converter.convert(str(out), quantization=quantization)
+    finally:
+        del loader.get_model_spec
+    return out

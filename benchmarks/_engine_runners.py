@@ -1,8 +1,9 @@
 """One engine per subprocess, so each peak RSS is its own. Called by ``benchmarks/engine.py``.
 
-Every runner replays the same workload: requests with an arrival time, source token ids
-(ending with EOS) and a forced output length (min = max new tokens), and reports each
-request's latency plus single-request decode speed.
+Every runner replays the same open-loop workload: requests with an arrival time, source
+token ids (ending with EOS) and a forced output length (min = max new tokens), and reports
+each request's latency plus single-request decode speed. CTranslate2 children never
+import torch, so their peak RSS is CTranslate2's own (torch alone is ~220 MB).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Request = tuple[float, list[int], int]  # arrival seconds, source ids, output tokens
+from _engine_workload import Request, Single
+
 MAX_BATCH = 32
-SINGLE_NEW_TOKENS = 64
 
 
 def peak_rss_mb() -> float:
@@ -43,14 +44,14 @@ def summarize(
     }
 
 
-def single_ms(run_one: Callable[[], None]) -> float:
-    """Median wall time of a 64-token generation for one request, per token."""
+def single_ms(run_one: Callable[[], None], tokens: int) -> float:
+    """Median wall time of a forced ``tokens``-token generation for one request, per token."""
     run_one()
     times = []
     for _ in range(3):
         start = time.perf_counter()
         run_one()
-        times.append((time.perf_counter() - start) / SINGLE_NEW_TOKENS * 1000)
+        times.append((time.perf_counter() - start) / tokens * 1000)
     return statistics.median(times)
 
 
@@ -62,7 +63,7 @@ def _wait_for(start: float, arrival: float) -> None:
 
 # -- transformers ---------------------------------------------------------------------
 def run_transformers(
-    model_dir: Path, workload: list[Request], single_src: list[int], batched: bool
+    model_dir: Path, workload: list[Request], single: Single, batched: bool
 ) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSeq2SeqLM
@@ -86,7 +87,7 @@ def run_transformers(
                 num_beams=1,
             )
 
-    single = single_ms(lambda: generate([single_src], SINGLE_NEW_TOKENS))
+    single_per_token = single_ms(lambda: generate([single[0]], single[1]), single[1])
     latencies, pending = [], list(workload)
     start = time.perf_counter()
     while pending:
@@ -100,21 +101,36 @@ def run_transformers(
         latencies += [done - r[0] for r in batch]
         pending = [r for r in pending if r not in batch]
     elapsed = time.perf_counter() - start - workload[0][0]
-    return summarize(latencies, sum(r[2] for r in workload), elapsed, single)
+    return summarize(latencies, sum(r[2] for r in workload), elapsed, single_per_token)
 
 
 # -- CTranslate2 ----------------------------------------------------------------------
-def run_ctranslate2(
-    ct2_dir: Path,
-    workload: list[Request],
-    single_src: list[int],
-    threads: int,
-    token: Callable[[int], str],
-) -> dict[str, Any]:
+def pick_batch(lengths: list[int], policy: str) -> tuple[list[int], int]:
+    """Indices of the waiting requests (oldest first) one call serves, and its length.
+
+    How a CTranslate2 micro-batcher can serve its queue. "groups": one ``translate_batch``
+    per requested length, the oldest request's group first (CTranslate2 stops a row
+    early only at EOS, so this is the only way no row decodes past its request).
+    "longest": everything waiting, decoded to the longest requested length; shorter
+    requests ride along and only their requested tokens count.
+    """
+    if policy == "longest":
+        chosen = list(range(min(len(lengths), MAX_BATCH)))
+        return chosen, max(lengths[i] for i in chosen)
+    if policy != "groups":
+        raise ValueError(f"unknown CTranslate2 policy {policy!r}")
+    length = lengths[0]
+    return [i for i, n in enumerate(lengths) if n == length][:MAX_BATCH], length
+
+
+def ct2_translate(
+    ct2_dir: Path, threads: int, token: Callable[[int], str], compute_type: str = "int8"
+) -> Callable[[list[list[int]], int], None]:
+    """A blocking call that decodes exactly ``new_tokens`` for every source."""
     import ctranslate2
 
     translator = ctranslate2.Translator(
-        str(ct2_dir), device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1
+        str(ct2_dir), device="cpu", compute_type=compute_type, intra_threads=threads
     )
 
     def translate(sources: list[list[int]], new_tokens: int) -> None:
@@ -127,30 +143,43 @@ def run_ctranslate2(
         )
         assert all(len(r.hypotheses[0]) >= new_tokens - 1 for r in out)
 
-    single = single_ms(lambda: translate([single_src], SINGLE_NEW_TOKENS))
+    return translate
+
+
+def run_ctranslate2(
+    ct2_dir: Path,
+    workload: list[Request],
+    single: Single,
+    threads: int,
+    token: Callable[[int], str],
+    policy: str,
+) -> dict[str, Any]:
+    translate = ct2_translate(ct2_dir, threads, token)
+    single_per_token = single_ms(lambda: translate([single[0]], single[1]), single[1])
     latencies, pending = [], list(workload)
     start = time.perf_counter()
     while pending:
         _wait_for(start, pending[0][0])
         now = time.perf_counter() - start
         queued = [r for r in pending if r[0] <= now]
-        # CTranslate2 drops finished sequences, so one call per requested length is the
-        # best a user can do; serve the length group of the oldest waiting request first.
-        length = queued[0][2]
-        group = [r for r in queued if r[2] == length][:MAX_BATCH]
-        translate([r[1] for r in group], length)
+        chosen, length = pick_batch([r[2] for r in queued], policy)
+        batch = [queued[i] for i in chosen]
+        translate([r[1] for r in batch], length)
         done = time.perf_counter() - start
-        latencies += [done - r[0] for r in group]
-        pending = [r for r in pending if r not in group]
+        latencies += [done - r[0] for r in batch]
+        served = {id(r) for r in batch}
+        pending = [r for r in pending if id(r) not in served]
     elapsed = time.perf_counter() - start - workload[0][0]
-    return summarize(latencies, sum(r[2] for r in workload), elapsed, single)
+    out = summarize(latencies, sum(r[2] for r in workload), elapsed, single_per_token)
+    out["policy"] = policy
+    return out
 
 
 # -- seqbot -----------------------------------------------------------------------------
 def run_seqbot(
     model_dir: Path,
     workload: list[Request],
-    single_src: list[int],
+    single: Single,
     threads: int,
     int8: bool,
     text: Callable[[list[int]], str],
@@ -160,9 +189,8 @@ def run_seqbot(
     engine = Engine.load(str(model_dir), int8=int8, threads=threads, max_batch=MAX_BATCH)
 
     async def main() -> dict[str, Any]:
-        forced = GenerationOptions(
-            max_new_tokens=SINGLE_NEW_TOKENS, min_new_tokens=SINGLE_NEW_TOKENS
-        )
+        single_src, single_tokens = single
+        forced = GenerationOptions(max_new_tokens=single_tokens, min_new_tokens=single_tokens)
         single_text = text(single_src)
 
         await engine.generate(single_text, forced)
@@ -170,8 +198,8 @@ def run_seqbot(
         for _ in range(3):
             t0 = time.perf_counter()
             result = await engine.generate(single_text, forced)
-            times.append((time.perf_counter() - t0) / SINGLE_NEW_TOKENS * 1000)
-            assert len(result.token_ids) == SINGLE_NEW_TOKENS
+            times.append((time.perf_counter() - t0) / single_tokens * 1000)
+            assert len(result.token_ids) == single_tokens
         start = time.perf_counter()
 
         async def request(arrival: float, src: list[int], new_tokens: int) -> float:
@@ -188,52 +216,8 @@ def run_seqbot(
         out = summarize(
             list(latencies), sum(r[2] for r in workload), elapsed, statistics.median(times)
         )
-        out["engine_steps"] = stats["steps"]
-        out["int8_path"] = stats["int8_path"]
+        out["engine_steps"] = stats.get("steps")
+        out["int8_path"] = stats.get("int8_path")
         return out
-
-    return asyncio.run(main())
-
-
-def run_drift(
-    model_dir: Path, workload: list[Request], threads: int, text: Callable[[list[int]], str]
-) -> dict[str, Any]:
-    """int8 against fp32 on the same inputs: teacher-forced log-prob error and greedy agreement."""
-    from bot.engine import Engine, GenerationOptions
-
-    fp32 = Engine.load(str(model_dir), int8=False, threads=threads)
-    int8 = Engine.load(str(model_dir), int8=True, threads=threads)
-
-    async def main() -> dict[str, Any]:
-        diffs, same, agree = [], 0, []
-        opts = GenerationOptions(max_new_tokens=32)
-        samples = workload[:16]
-        for _, src, _ in samples:
-            a = await fp32.generate(text(src), opts)
-            b = await int8.generate(text(src), opts)
-            same += a.token_ids == b.token_ids
-            prefix = next(
-                (
-                    i
-                    for i, (x, y) in enumerate(zip(a.token_ids, b.token_ids, strict=False))
-                    if x != y
-                ),
-                min(len(a.token_ids), len(b.token_ids)),
-            )
-            agree.append(prefix / max(1, len(a.token_ids)))
-            (sa,), (sb,) = (
-                await fp32.score(text(src), [a.text]),
-                await int8.score(text(src), [a.text]),
-            )
-            diffs += [abs(x - y) for x, y in zip(sa.token_logprobs, sb.token_logprobs, strict=True)]
-        await fp32.stop()
-        await int8.stop()
-        return {
-            "mean_abs_logprob_diff": statistics.fmean(diffs),
-            "max_abs_logprob_diff": max(diffs),
-            "greedy_identical_fraction": same / len(samples),
-            "greedy_agreeing_prefix_fraction": statistics.fmean(agree),
-            "int8_path": int8.stats()["int8_path"],
-        }
 
     return asyncio.run(main())

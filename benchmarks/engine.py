@@ -1,13 +1,23 @@
-"""Benchmark the seqbot engine against transformers and CTranslate2 on a chat-like workload.
+"""Benchmark the seqbot engine against CTranslate2 (and transformers) on chat-like workloads.
 
-    .venv/bin/python benchmarks/engine.py            # full run (a few minutes)
-    .venv/bin/python benchmarks/engine.py --quick    # smoke run
+    .venv/bin/python benchmarks/engine.py               # full run (~12-15 min on 2 cores)
+    .venv/bin/python benchmarks/engine.py --quick       # smoke run (~2 min)
+    .venv/bin/python benchmarks/engine.py --rounds 3 --all
 
-A flan-t5-small-shaped model with random weights is built in a temp dir (and converted
-to CTranslate2 int8). 64 requests arrive at seeded random times with 16-256 source
-tokens and 8-64 forced output tokens (min = max new tokens, so random weights do not
-change the amount of work). Each engine runs in its own subprocess for a clean peak RSS.
-Prints a table and writes ``benchmarks/results/engine.json``.
+A flan-t5-small-shaped model with random weights is built in a temp dir and converted to
+CTranslate2 (int8, plus float32 for the drift reference). Every measurement runs in its
+own subprocess, so each peak RSS (VmHWM) is that engine's alone. Four parts:
+
+1. Chat workload, open loop: 64 requests at seeded random times, 16-256 source tokens,
+   8-64 forced output tokens (min = max new tokens, so random weights do not change the
+   work). CTranslate2 runs two micro-batchers (one length group per call; everything
+   waiting decoded to the longest). ``--rounds`` interleaves them with seqbot int8 (order
+   reversed every other round); transformers and seqbot fp32 run in round 1 only unless
+   ``--all``. Ratios are taken within each round; the headline is their median.
+2. int8 accuracy per CPU path this machine can run (see ``_engine_drift``).
+3. Closed-loop scaling at 1-128 concurrent chats, and with 512-token sources.
+4. Reports: ``benchmarks/results/engine.json``, ``benchmarks/results/engine.md`` and
+   ``docs/images/engine-scaling.png`` (``--quick`` writes ``engine-quick.*`` instead).
 """
 
 from __future__ import annotations
@@ -15,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -24,203 +33,217 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(ROOT))
 
+import _engine_drift as drift  # noqa: E402
 import _engine_model as model_files  # noqa: E402
-import _engine_runners as runners  # noqa: E402
+import _engine_report as reporting  # noqa: E402
+import _engine_workload as wl  # noqa: E402
 
-ENGINES = {
-    "transformers one-at-a-time (fp32)": "hf_single",
-    "transformers micro-batch (fp32)": "hf_batch",
-    "CTranslate2 micro-batch (int8)": "ct2",
-    "seqbot (fp32)": "seqbot_fp32",
-    "seqbot (int8)": "seqbot_int8",
-}
+HEADLINE = ("ct2_groups", "ct2_longest", "seqbot_int8")  # every round
+EXTRA = ("hf_single", "hf_batch", "seqbot_fp32")  # round 1, or every round with --all
 
 
-def make_workload(
-    count: int, src: tuple[int, int], out: tuple[int, int], mean_gap: float, seed: int
-) -> list[runners.Request]:
-    rng = random.Random(seed)
-    vocab = model_files.FLAN_T5_SMALL["vocab_size"]
-    arrival, requests = 0.0, []
-    for _ in range(count):
-        arrival += rng.expovariate(1 / mean_gap)
-        length = rng.randint(*src)
-        ids = [rng.randrange(len(model_files.SPECIALS), vocab) for _ in range(length - 1)] + [1]
-        requests.append((arrival, ids, rng.randint(*out)))
-    first = requests[0][0]
-    return [(a - first, ids, n) for a, ids, n in requests]
-
-
-def token(i: int) -> str:
-    return (
-        model_files.SPECIALS[i]
-        if i < len(model_files.SPECIALS)
-        else f"w{i - len(model_files.SPECIALS)}"
-    )
-
-
-def child(args: argparse.Namespace) -> None:
-    import torch
-
-    threads = args.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    payload = json.loads(Path(args.workload).read_text())
-    workload = [tuple(r) for r in payload["workload"]]
-    single_src = payload["single"]
-    model_dir = Path(args.model)
-
-    def text(ids: list[int]) -> str:
-        return model_files.words(ids[:-1])  # the tokenizer appends EOS again
-
-    kind = args.child
-    if kind in ("hf_single", "hf_batch"):
-        result = runners.run_transformers(
-            model_dir, workload, single_src, batched=kind == "hf_batch"
-        )
-    elif kind == "ct2":
-        result = runners.run_ctranslate2(Path(args.ct2), workload, single_src, threads, token)
-    elif kind == "drift":
-        result = runners.run_drift(model_dir, workload, threads, text)
-    else:
-        result = runners.run_seqbot(
-            model_dir, workload, single_src, threads, kind == "seqbot_int8", text
-        )
-    print(json.dumps(result))
-
-
+# -- the parts of a run -----------------------------------------------------------------
 def run_child(
-    kind: str, args: argparse.Namespace, model_dir: Path, ct2_dir: Path, workload: Path
-) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        kind,
-        "--model",
-        str(model_dir),
-        "--ct2",
-        str(ct2_dir),
-        "--workload",
-        str(workload),
-        "--threads",
-        str(args.threads),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    kind: str, job: Path, env: dict[str, str] | None = None, arg: str = ""
+) -> tuple[dict[str, Any], str]:
+    """One measurement in a fresh interpreter; its JSON result and its stderr."""
+    cmd = [sys.executable, str(HERE / "_engine_child.py"), kind, str(job), arg]
+    started, stalled = time.perf_counter(), _cpu_stall_us()
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"{kind} failed")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{kind} {arg} failed")
+    elapsed = time.perf_counter() - started
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # How much of the time some runnable task waited for a CPU (PSI "some"): a shared
+    # machine's noise, recorded beside each measurement.
+    if stalled is not None and (now := _cpu_stall_us()) is not None:
+        result["cpu_pressure"] = round((now - stalled) / 1e6 / elapsed, 3)
+    log(f"  {kind} {arg} done in {elapsed:.0f}s (cpu pressure {result.get('cpu_pressure', '?')})")
+    return result, proc.stderr
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| engine | useful tok/s | p50 latency s | p95 latency s | peak RSS MB | single ms/token |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['tokens_per_second']:.0f} | {r['p50_latency_s']:.2f} | "
-            f"{r['p95_latency_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['single_ms_per_token']:.2f} |"
-        )
-    return "\n".join(lines)
+def _cpu_stall_us() -> int | None:
+    """Total microseconds some task was runnable but waiting, from /proc/pressure/cpu."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return None
+    return int(line.rsplit("total=", 1)[1])
 
 
-def main() -> None:
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare(root: Path, plan: wl.Plan, seed: int, threads: int) -> Path:
+    """Build the model, convert it for CTranslate2 and write the job file all children read."""
+    log("building a flan-t5-small-shaped random model ...")
+    model_dir = model_files.build(root / "hf")
+    for name, quantization in (("ct2", "int8"), ("ct2_fp32", None)):
+        model_files.convert_ct2(model_dir, root / name, quantization)
+    job = {
+        "model": str(model_dir),
+        "ct2": str(root / "ct2"),
+        "ct2_fp32": str(root / "ct2_fp32"),
+        "threads": threads,
+        "workload": wl.open_loop(plan, seed),
+        "single": wl.single(plan, seed),
+        "drift_samples": plan.drift_samples,
+        "drift_new_tokens": plan.drift_new_tokens,
+        "scaling": {k: wl.closed_loop(plan, k, seed) for k in ("normal", "long")},
+    }
+    path = root / "job.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def run_rounds(job: Path, rounds: int, everything: bool) -> list[dict[str, dict[str, Any]]]:
+    out = []
+    for i in range(rounds):
+        kinds = [*EXTRA, *HEADLINE] if i == 0 or everything else list(HEADLINE)
+        if i % 2:
+            kinds.reverse()  # neither engine always runs first after a quiet spell
+        log(f"round {i + 1}/{rounds}: {', '.join(kinds)}")
+        out.append({kind: run_child(kind, job)[0] for kind in kinds})
+    return out
+
+
+def run_drift(job: Path, flags: frozenset[str], paths: int) -> dict[str, Any]:
+    log("int8 drift: transformers fp32 reference ...")
+    reference, _ = run_child("reference", job)
+    payload = json.loads(job.read_text())
+    job.write_text(json.dumps({**payload, "reference": reference}))
+    out = {}
+    for path in drift.runnable_paths(flags)[:paths]:
+        forced = drift.PATHS[path][1]
+        log(f"int8 drift on the {path} path ...")
+        result, stderr = run_child("drift_path", job, {**forced, "CT2_VERBOSE": "1"}, path)
+        result["forced"] = forced
+        result["ct2_isa"] = _ct2_log(stderr, "Selected ISA:")
+        result["ct2_gemm_s8"] = _ct2_log(stderr, "GEMM_S8 backend:")
+        out[path] = result
+    return out
+
+
+def _ct2_log(stderr: str, key: str) -> str:
+    """A value from CTranslate2's CT2_VERBOSE start-up lines, as it reported it."""
+    line = next((ln for ln in stderr.splitlines() if key in ln), "")
+    return line.split(key, 1)[1].strip() if line else "?"
+
+
+def run_scaling(job: Path, plan: wl.Plan, policy: str) -> dict[str, Any]:
+    lo, hi = plan.source_tokens
+    labels = {
+        "normal": f"chat ({lo}-{hi} → {plan.output_tokens[0]}-{plan.output_tokens[1]} tokens)",
+        "long": f"long sources ({plan.long_source} → {plan.long_output} tokens)",
+    }
+    out: dict[str, Any] = {"ct2_policy": policy}
+    for kind, label in labels.items():
+        log(f"scaling, {label} ...")
+        out[kind] = {
+            "label": label,
+            "seqbot": run_child("scale_seqbot", job, arg=kind)[0],
+            "ctranslate2": run_child("scale_ct2", job, arg=f"{kind}:{policy}")[0],
+        }
+    return out
+
+
+def write_reports(report: dict[str, Any], out: Path, plot_path: Path) -> None:
+    why_not = reporting.plot(report["scaling"], plot_path)
+    if why_not:
+        log(why_not)
+    shown = None
+    if not why_not:
+        resolved = plot_path.resolve()  # repo-relative in the snippet, as README links it
+        shown = str(resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    out.with_suffix(".md").write_text(reporting.markdown(report, shown))
+    print(reporting.markdown(report, shown))
+    print(f"written to {out}, {out.with_suffix('.md')}" + ("" if why_not else f", {plot_path}"))
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="16 shorter requests: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run of every part")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 2; quick 1)")
+    parser.add_argument("--all", action="store_true", help="transformers and fp32 every round")
     parser.add_argument("--threads", type=int, default=0, help="threads per engine (0: all cores)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(HERE / "results" / "engine.json"))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
-    parser.add_argument("--ct2", help=argparse.SUPPRESS)
-    parser.add_argument("--workload", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
+    parser.add_argument("--out", help="JSON report (the .md snippet goes beside it)")
+    parser.add_argument("--plot", help="scaling plot PNG")
+    parser.add_argument(
+        "--report-from",
+        metavar="JSON",
+        help="measure nothing: recompute ratios, goals, tables and plot from a saved report",
+    )
+    return parser.parse_args()
+
+
+def rereport(saved: Path, plot_path: Path) -> None:
+    """Ratios and goals again from a report's raw per-round results (after a report change)."""
+    report = json.loads(saved.read_text())
+    ratios = [reporting.round_ratios(r) for r in report["results"]["per_round"]]
+    median = reporting.median_ratios(ratios)
+    report["ratios"] = {"per_round": ratios, "median": median}
+    report["targets_met"] = reporting.targets_met(median, report["int8_drift"])
+    write_reports(report, saved, plot_path)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.report_from:
+        default = ROOT / "docs" / "images" / "engine-scaling.png"
+        rereport(Path(args.report_from), Path(args.plot) if args.plot else default)
         return
-
-    if args.quick:
-        workload = make_workload(16, (16, 128), (8, 32), 0.03, args.seed)
-    else:
-        workload = make_workload(64, (16, 256), (8, 64), 0.03, args.seed)
-    rng = random.Random(args.seed + 1)
-    single = [rng.randrange(3, 32000) for _ in range(63)] + [1]
-    with tempfile.TemporaryDirectory(prefix="seqbot-bench-") as tmp:
-        root = Path(tmp)
-        print("building a flan-t5-small-shaped random model ...", file=sys.stderr)
-        model_dir = model_files.build(root / "hf")
-        import ctranslate2.converters
-
-        ct2_dir = root / "ct2"
-        ctranslate2.converters.TransformersConverter(str(model_dir)).convert(
-            str(ct2_dir), quantization="int8"
-        )
-        workload_file = root / "workload.json"
-        workload_file.write_text(json.dumps({"workload": workload, "single": single}))
-        results: dict[str, dict[str, Any]] = {}
-        for name, kind in ENGINES.items():
-            print(f"running {name} ...", file=sys.stderr)
-            started = time.perf_counter()
-            results[name] = run_child(kind, args, model_dir, ct2_dir, workload_file)
-            print(f"  done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-        print("measuring int8 drift ...", file=sys.stderr)
-        drift = run_child("drift", args, model_dir, ct2_dir, workload_file)
-
-    ours, ct2 = results["seqbot (int8)"], results["CTranslate2 micro-batch (int8)"]
-    single_hf = results["transformers one-at-a-time (fp32)"]
-    ratios = {
-        "seqbot_int8_vs_ct2_throughput": ours["tokens_per_second"] / ct2["tokens_per_second"],
-        "seqbot_int8_vs_transformers_single_throughput": ours["tokens_per_second"]
-        / single_hf["tokens_per_second"],
-        "seqbot_int8_vs_ct2_single_ms_per_token": ours["single_ms_per_token"]
-        / ct2["single_ms_per_token"],
-    }
-    targets = {
-        "seqbot_int8_vs_ct2_throughput": ratios["seqbot_int8_vs_ct2_throughput"] >= 1.2,
-        "seqbot_int8_vs_transformers_single_throughput": ratios[
-            "seqbot_int8_vs_transformers_single_throughput"
-        ]
-        >= 8,
-        "seqbot_int8_vs_ct2_single_ms_per_token": ratios["seqbot_int8_vs_ct2_single_ms_per_token"]
-        <= 1.3,
-    }
     from bot.engine import cpu
 
+    started = time.perf_counter()
+    plan = wl.Plan.quick() if args.quick else wl.Plan.full()
+    rounds = args.rounds or (1 if args.quick else 2)
+    threads = args.threads or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="seqbot-bench-") as tmp:
+        job = prepare(Path(tmp), plan, args.seed, threads)
+        per_round = run_rounds(job, rounds, args.all)
+        medians = reporting.median_results(per_round)
+        drift_report = run_drift(job, cpu.cpu_model_and_flags()[1], plan.drift_paths)
+        better = reporting.better_ct2(medians)
+        scaling_report = run_scaling(job, plan, better.removeprefix("ct2_"))
+        workload = [tuple(r) for r in json.loads(job.read_text())["workload"]]
+    ratios = [reporting.round_ratios(r) for r in per_round]
+    median = reporting.median_ratios(ratios)
     report = {
         # Which int8 kernels ran: full-range VNNI and reduce_range AVX2 differ in drift.
         "cpu": cpu.describe(),
-        "workload": {
-            "requests": len(workload),
-            "quick": args.quick,
-            "seed": args.seed,
-            "threads": args.threads or os.cpu_count(),
-            "source_tokens": [min(len(r[1]) for r in workload), max(len(r[1]) for r in workload)],
-            "output_tokens": [min(r[2] for r in workload), max(r[2] for r in workload)],
-        },
-        "results": results,
-        "ratios": ratios,
-        "targets_met": targets,
-        "int8_drift": drift,
+        "threads": threads,
+        "seed": args.seed,
+        "rounds": rounds,
+        "quick": args.quick,
+        "workload": wl.describe(plan, workload),
+        "results": {"per_round": per_round, "median": medians, "better_ct2": better},
+        "ratios": {"per_round": ratios, "median": median},
+        "targets_met": reporting.targets_met(median, drift_report),
+        "int8_drift": drift_report,
+        "scaling": scaling_report,
+        "wall_time_s": time.perf_counter() - started,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(table(results))
-    print()
-    for key, value in ratios.items():
-        print(f"{key}: {value:.2f} ({'met' if targets[key] else 'missed'})")
-    print(f"cpu: {report['cpu']['cpu']}; int8 path: {report['cpu']['int8_path']}")
-    print(
-        "int8 drift vs fp32: "
-        + ", ".join(f"{k}={v:.4f}" for k, v in drift.items() if isinstance(v, float))
+    stem = "engine-quick" if args.quick else "engine"
+    out = Path(args.out) if args.out else HERE / "results" / f"{stem}.json"
+    default_plot = (
+        HERE / "results" / "engine-quick-scaling.png"
+        if args.quick
+        else ROOT / "docs" / "images" / "engine-scaling.png"
     )
-    print(f"written to {out}")
+    write_reports(report, out, Path(args.plot) if args.plot else default_plot)
 
 
 if __name__ == "__main__":

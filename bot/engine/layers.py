@@ -31,18 +31,13 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 class Linear:
-    """``y = x W^T + b`` in float32; the int8 variant in :mod:`.quant` has the same call.
+    """``y = x W^T + b`` in float32; the int8 variant in :mod:`.quant` has the same call."""
 
-    ``normalized_input`` says every input row arrives normalized (a folded RMS norm's
-    ``x / ||x||``), so rows share one range and int8 needs no per-row scaling.
-    """
-
-    __slots__ = ("bias", "normalized_input", "weight")
+    __slots__ = ("bias", "weight")
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         self.weight = weight.contiguous()
         self.bias = None if bias is None else bias.contiguous()
-        self.normalized_input = False
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -121,7 +116,6 @@ def fold_scale(norm: RMSNorm, *linears: Linear, extra: float = 1.0) -> None:
     scale = norm.weight * (extra * norm.weight.shape[0] ** 0.5)
     for linear in linears:
         linear.weight = linear.weight * scale[None, :]
-        linear.normalized_input = True  # the folded norm hands it x / ||x||
     norm.weight = None
     norm.folded = True
 
