@@ -49,11 +49,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Address
+from bot.reminders.delivery import delivery
+from bot.reminders.occurrence import next_occurrence
 from bot.transports.base import ChatUnavailable, DeliveryError, UnknownPlatform, mark_unavailable
 from storage import reminders as store
 from storage.models import ReminderStatus
-from tasks.reminders.formatting import delivery
-from tasks.reminders.parsing import next_occurrence
 
 if TYPE_CHECKING:
     from bot.context import Services

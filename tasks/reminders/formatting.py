@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.messages import Button, Reply
+from bot.messages import Button
 from storage.models import Reminder
 from tasks.reminders.parsing import format_local
 
@@ -19,7 +19,6 @@ _DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursda
 _UNIT = {"MINUTELY": "minute", "HOURLY": "hour", "DAILY": "day", "WEEKLY": "week",
          "MONTHLY": "month", "YEARLY": "year"}  # fmt: skip
 #: Late by less than this is "on time": a sweep interval or a slow send is not news.
-ON_TIME = timedelta(minutes=1)
 
 
 def describe_rrule(rrule: str) -> str:
@@ -122,47 +121,6 @@ def listing(reminders: list[Reminder]) -> str:
             line += " (paused: I can't post in this chat)"
         lines.append(line)
     return "\n".join(lines)
-
-
-def delivery(
-    reminder_id: int,
-    text: str,
-    *,
-    late_by: timedelta,
-    mention: str | None,
-    missed: bool = False,
-    recurring: bool = False,
-) -> Reply:
-    """The message posted when a reminder fires, with Snooze / Done buttons."""
-    who = f"{mention}, " if mention else ""
-    if missed:
-        body = f"Missed reminder ({who}due {humanize(late_by)} ago, I was offline): {text}"
-        if recurring:
-            body += "\nIt repeats; the next one will come on time."
-    else:
-        body = f"⏰ {who.capitalize() if who else ''}{text}"
-        if late_by >= ON_TIME:
-            body += f" (late by {humanize(late_by)})"
-    buttons = (
-        Button("Snooze 10 min", f"remind:snooze:{reminder_id}:10m"),
-        Button("Snooze 1 h", f"remind:snooze:{reminder_id}:1h"),
-        Button("Done", f"remind:done:{reminder_id}"),
-    )
-    return Reply(body, buttons=buttons)
-
-
-def humanize(span: timedelta) -> str:
-    """``2 h``, ``1 h 5 min``, ``3 days``: lateness as a person would say it."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 1:
-        return f"{int(span.total_seconds())} s"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} day{'s' * (days != 1)}" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {mins} min" if mins else "")
-    return f"{mins} min"
 
 
 def _ordinal(n: int) -> str:

@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
+from bot.reminders.occurrence import localize, next_occurrence
 from tasks._numbers import check_span
 from tasks.reminders.when import duckling, fallback, impossible, oneoff, relative, schedule
 from tasks.reminders.when.bounds import already_past, format_wall, too_far
 from tasks.reminders.when.languages import language_for
-from tasks.reminders.when.occurrence import next_occurrence
-from tasks.reminders.when.phrase import Phrase, localize
+from tasks.reminders.when.phrase import Phrase
 from tasks.reminders.when.recurrence import is_recurring
 from tasks.reminders.when.result import ParsedWhen
 from tasks.reminders.when.text import check_edges, check_leftovers, reminder_text

@@ -16,11 +16,10 @@ import dateparser
 from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
+from bot.reminders.occurrence import localize, next_occurrence
 from tasks._numbers import check_span, whole_number
 from tasks.reminders.when import relative
 from tasks.reminders.when.bounds import already_past, horizon, too_far
-from tasks.reminders.when.occurrence import next_occurrence
-from tasks.reminders.when.phrase import localize
 from tasks.reminders.when.result import ParsedWhen
 
 ACCEPTED_FORMS = (

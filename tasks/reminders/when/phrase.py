@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -64,11 +64,6 @@ def _day_month(today: date) -> Callable[[re.Match[str]], str]:
 def local(moment: datetime, zone: str) -> datetime:
     """An aware instant as naive wall-clock time in ``zone``."""
     return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-
-
-def localize(wall: datetime, zone: str) -> datetime:
-    """A naive wall-clock time in ``zone`` as aware UTC (gaps move forward, folds take the first)."""
-    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
 from bot.errors import UsageError
+from bot.reminders.occurrence import localize
 from tasks.reminders.when.duckling import Entity
-from tasks.reminders.when.phrase import Phrase, Span, local, localize
+from tasks.reminders.when.phrase import Phrase, Span, local
 
 DEFAULT_HOUR = 9
 PARTS_OF_DAY = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "tonight": 20,

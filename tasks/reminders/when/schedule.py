@@ -14,12 +14,13 @@ from datetime import datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
+from bot.reminders.occurrence import localize
 from tasks._numbers import check_span
 from tasks.reminders.when import recurrence, zones
 from tasks.reminders.when.bounds import horizon
 from tasks.reminders.when.duckling import Entity
 from tasks.reminders.when.oneoff import blanked, time_entities
-from tasks.reminders.when.phrase import Phrase, Span, local, localize
+from tasks.reminders.when.phrase import Phrase, Span, local
 from tasks.reminders.when.readings import DEFAULT_HOUR, literal_hour
 from tasks.reminders.when.recurrence import POD_HOURS, WEEKDAY_CODES, Rule
 

@@ -1,4 +1,8 @@
-"""When a repeating reminder comes round next, on the right clock."""
+"""When a repeating reminder comes round next, on the right clock.
+
+Part of the core, not the reminders task: the dispatcher schedules the next occurrence
+of a repeating reminder when it fires, and the core does not depend on plugins.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-
-from tasks.reminders.when.phrase import localize
 
 
 def next_occurrence(rrule: str, zone: str, previous: datetime, after: datetime) -> datetime | None:
@@ -32,3 +34,8 @@ def next_occurrence(rrule: str, zone: str, previous: datetime, after: datetime) 
 def _freq(rrule: str) -> str:
     match = re.search(r"FREQ=(\w+)", rrule)
     return match[1] if match else ""
+
+
+def localize(wall: datetime, zone: str) -> datetime:
+    """A naive wall-clock time in ``zone`` as aware UTC (gaps move forward, folds take the first)."""
+    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
