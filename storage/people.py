@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Chat, Reminder, ReminderStatus, User
+from storage.models import Base, Chat, User
+from storage.reminders import pause_in_chat, resume_in_chat
 
 T = TypeVar("T", bound=Base)
 
@@ -48,15 +49,7 @@ async def chat_for(session: AsyncSession, platform: str, external_id: str, kind:
         # A message from the chat means we are welcome again: resume what was paused.
         chat.active = True
         chat.inactive_reason = None
-        await session.execute(
-            update(Reminder)
-            .where(
-                Reminder.platform == platform,
-                Reminder.chat_external_id == external_id,
-                Reminder.status == ReminderStatus.PAUSED,
-            )
-            .values(status=ReminderStatus.PENDING)
-        )
+        await resume_in_chat(session, platform, external_id)
     return chat
 
 
@@ -76,13 +69,4 @@ async def mark_chat_unavailable(
         .where(Chat.platform == platform, Chat.external_id == external_id)
         .values(active=False, inactive_reason=reason[:256])
     )
-    result = await session.execute(
-        update(Reminder)
-        .where(
-            Reminder.platform == platform,
-            Reminder.chat_external_id == external_id,
-            Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.SENDING]),
-        )
-        .values(status=ReminderStatus.PAUSED, last_error=reason[:1000])
-    )
-    return result.rowcount or 0
+    return await pause_in_chat(session, platform, external_id, reason)

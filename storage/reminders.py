@@ -345,3 +345,30 @@ async def snooze(session: AsyncSession, reminder_id: int, until: datetime) -> No
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def pause_in_chat(session: AsyncSession, platform: str, external_id: str, reason: str) -> int:
+    """Pause a chat's pending reminders (the bot can no longer post there); returns how many."""
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.platform == platform,
+            Reminder.chat_external_id == external_id,
+            Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.SENDING]),
+        )
+        .values(status=ReminderStatus.PAUSED, last_error=reason[:1000])
+    )
+    return result.rowcount or 0
+
+
+async def resume_in_chat(session: AsyncSession, platform: str, external_id: str) -> None:
+    """Make a chat's paused reminders pending again (the chat is reachable once more)."""
+    await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.platform == platform,
+            Reminder.chat_external_id == external_id,
+            Reminder.status == ReminderStatus.PAUSED,
+        )
+        .values(status=ReminderStatus.PENDING)
+    )

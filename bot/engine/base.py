@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 
-from .cache import KVCache
+from .cache import KVCache, fill_cross_attention
 
 L = TypeVar("L")
 #: Applied to each layer as soon as it is built (int8: fold norms, quantize), so the
@@ -69,3 +69,19 @@ class Seq2SeqModel(Protocol):
     ) -> torch.Tensor:
         """Teacher-forced ``[B, T]`` decoder ids -> ``[B, T, V]`` logits (for scoring)."""
         ...
+
+
+class CrossFromDecoderLayers:
+    """``fill_cross`` for every family here: each decoder layer has a fused ``cross_kv``.
+
+    A family class lists this as a base and provides ``decoder``, ``heads`` and ``dk``.
+    """
+
+    decoder: list[Any]
+    heads: int
+    dk: int
+
+    def fill_cross(
+        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
+    ) -> None:
+        fill_cross_attention(self.decoder, self.heads, self.dk, cache, rows, hidden, lengths)

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import LayerHook, ModelInfo, keep
-from .cache import KVCache, fill_cross_attention
+from .base import CrossFromDecoderLayers, LayerHook, ModelInfo, keep
+from .cache import KVCache
 from .errors import EngineError
 from .layers import (
     ACTIVATIONS,
@@ -112,7 +112,7 @@ class _Layer(BartStyleLayer):
         return x + self.fc2(self.act(self.fc1(self.norm_ff(x))))
 
 
-class M2M100:
+class M2M100(CrossFromDecoderLayers):
     """Encoder, cached single-step decoder, and full decoder for scoring."""
 
     def __init__(
@@ -182,11 +182,6 @@ class M2M100:
             x = x + layer.o(a)
             x = layer.ffn(x)
         return self.enc_norm(x)
-
-    def fill_cross(
-        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
-    ) -> None:
-        fill_cross_attention(self.decoder, self.heads, self.dk, cache, rows, hidden, lengths)
 
     def decode_step(
         self,

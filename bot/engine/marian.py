@@ -14,8 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import LayerHook, ModelInfo, keep
-from .cache import KVCache, fill_cross_attention
+from .base import CrossFromDecoderLayers, LayerHook, ModelInfo, keep
+from .cache import KVCache
 from .errors import EngineError
 from .layers import (
     ACTIVATIONS,
@@ -78,7 +78,7 @@ class _Layer(BartStyleLayer):
         return self.norm_ff(x + self.fc2(self.act(self.fc1(x))))
 
 
-class Marian:
+class Marian(CrossFromDecoderLayers):
     """Encoder, cached single-step decoder, and full decoder for scoring."""
 
     def __init__(
@@ -135,11 +135,6 @@ class Marian:
             x = layer.norm1(x + layer.o(a))
             x = layer.ffn(x)
         return x
-
-    def fill_cross(
-        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
-    ) -> None:
-        fill_cross_attention(self.decoder, self.heads, self.dk, cache, rows, hidden, lengths)
 
     def decode_step(
         self,

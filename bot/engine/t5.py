@@ -13,8 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import LayerHook, ModelInfo, keep
-from .cache import KVCache, fill_cross_attention
+from .base import CrossFromDecoderLayers, LayerHook, ModelInfo, keep
+from .cache import KVCache
 from .layers import (
     ACTIVATIONS,
     Embedding,
@@ -148,7 +148,7 @@ class _Layer:
             fold_scale(self.norm2, self.cross_q)
 
 
-class T5:
+class T5(CrossFromDecoderLayers):
     """Encoder, cached single-step decoder, and full decoder for scoring."""
 
     def __init__(
@@ -226,11 +226,6 @@ class T5:
             x = x + layer.o(a)
             x = x + layer.ffn(layer.norm_ff(x))
         return self.enc_norm(x)
-
-    def fill_cross(
-        self, cache: KVCache, rows: torch.Tensor, hidden: torch.Tensor, lengths: torch.Tensor
-    ) -> None:
-        fill_cross_attention(self.decoder, self.heads, self.dk, cache, rows, hidden, lengths)
 
     def decode_step(
         self,
