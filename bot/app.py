@@ -1,4 +1,4 @@
-"""Putting seqbot together: settings → database → plugins → engine → scheduler → transports.
+"""Putting seqbot together: settings → database → plugins → engine → reminders → transports.
 
 Both ``seqbot run`` and ``seqbot chat`` (and the tests) build the bot here, so
 every entry point runs the same core with the same storage and tasks.
@@ -55,7 +55,7 @@ def make_engine_pool(settings: Settings) -> Any:
     )
 
 
-def make_scheduler(services: Services) -> Any:
+def make_reminders(services: Services) -> Any:
     """The reminder dispatcher, which wakes at the next due reminder."""
     from bot.reminders import ReminderDispatcher
 
@@ -70,7 +70,7 @@ async def open_bot(
     plugins: PluginRegistry | None = None,
     engine: Any = None,
     with_engine: bool = True,
-    with_scheduler: bool = True,
+    with_reminders: bool = True,
 ) -> AsyncIterator[Bot]:
     """A ready bot (database upgraded, plugins set up, dispatcher running); closes it all after.
 
@@ -91,19 +91,19 @@ async def open_bot(
         services = Services(
             settings=settings, db=db, transports=TransportRegistry(), plugins=plugins, engine=engine
         )
-        if with_scheduler:
-            services.scheduler = make_scheduler(services)
+        if with_reminders:
+            services.reminders = make_reminders(services)
         await plugins.setup(services)
         bot = Bot(services)
         try:
-            if services.scheduler is not None:
-                await services.scheduler.start()
+            if services.reminders is not None:
+                await services.reminders.start()
             yield bot
         finally:
             # Order matters: no new reminders, then no new messages (each transport
             # finishes the replies it has in progress), then whatever is left in flight.
-            if services.scheduler is not None:
-                await services.scheduler.stop()
+            if services.reminders is not None:
+                await services.reminders.stop()
             for transport in services.transports:
                 try:
                     await transport.stop()

@@ -96,7 +96,7 @@ def chat(
         offer_default_model(settings)
 
     async def main() -> None:
-        async with open_bot(settings, with_scheduler=command is None) as bot:
+        async with open_bot(settings, with_reminders=command is None) as bot:
             console = ConsoleTransport()
             await start_transport(bot, console)
             if command is not None:

@@ -40,7 +40,7 @@ def retention(settings: Settings) -> history.Retention:
     return history.Retention(settings.history_max_messages, timedelta(days=days) if days else None)
 
 
-class Scheduler(Protocol):
+class Reminders(Protocol):
     """What tasks may ask of the reminder dispatcher: look again for the next due reminder."""
 
     def wake(self) -> None: ...
@@ -55,7 +55,7 @@ class Services:
     transports: TransportRegistry
     plugins: PluginRegistry
     engine: EnginePool | None = None
-    scheduler: Scheduler | None = None
+    reminders: Reminders | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ class Context:
         return self.services.engine
 
     @property
-    def scheduler(self) -> Scheduler | None:
-        return self.services.scheduler
+    def reminders(self) -> Reminders | None:
+        return self.services.reminders
 
     @property
     def address(self) -> Address:

@@ -109,7 +109,7 @@ async def make_chat(db: Database, settings: Settings, tmp_path: Path):  # type: 
         plugins: PluginRegistry | None = None,
         engine: object = None,
         with_engine: bool = False,
-        with_scheduler: bool = False,
+        with_reminders: bool = False,
         user_id: str = "alice",
         **overrides: object,
     ) -> Chat:
@@ -121,7 +121,7 @@ async def make_chat(db: Database, settings: Settings, tmp_path: Path):  # type: 
                 plugins=plugins,
                 engine=engine,
                 with_engine=with_engine,
-                with_scheduler=with_scheduler,
+                with_reminders=with_reminders,
             )
         )
         console = ConsoleTransport(output=io.StringIO(), user_id=user_id, color=False)

@@ -1,7 +1,7 @@
 """Delivering reminders: the dispatcher that claims due rows and posts them.
 
 ``bot.app`` builds one :class:`ReminderDispatcher` per process; tasks call
-``ctx.scheduler.wake()`` after they create or snooze a reminder.
+``ctx.reminders.wake()`` after they create or snooze a reminder.
 """
 
 from bot.reminders.dispatcher import DispatchPolicy, ReminderDispatcher, system_clock

@@ -325,10 +325,10 @@ def _dropped_note(pending: dict[str, Any]) -> str:
 
 def _now(ctx: Context) -> datetime:
     """The dispatcher's clock, so tests that move time move it for commands too."""
-    clock = getattr(ctx.scheduler, "clock", None)
+    clock = getattr(ctx.reminders, "clock", None)
     return clock() if clock is not None else datetime.now(UTC)
 
 
 def _wake(ctx: Context) -> None:
-    if ctx.scheduler is not None:
-        ctx.scheduler.wake()
+    if ctx.reminders is not None:
+        ctx.reminders.wake()

@@ -158,7 +158,7 @@ def test_startup_notes_are_logged_when_the_bot_opens(
 
     async def open_and_close() -> None:
         async with open_bot(
-            settings, plugins=PluginRegistry(), with_engine=False, with_scheduler=False
+            settings, plugins=PluginRegistry(), with_engine=False, with_reminders=False
         ):
             pass
 

@@ -98,7 +98,7 @@ async def test_a_due_reminder_prints_above_the_prompt_and_keeps_half_typed_input
     clock = Clock()
     with terminal_session(monkeypatch) as (terminal, type_keys):
         async with open_bot(settings, db=db, plugins=plugins, with_engine=False) as bot:
-            scheduler = bot.services.scheduler
+            scheduler = bot.services.reminders
             scheduler.clock = clock
             console = ConsoleTransport(user_id="alice")  # as `seqbot chat` builds it
             await start_transport(bot, console)

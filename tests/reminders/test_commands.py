@@ -9,14 +9,14 @@ from tests.reminders.conftest import FakeClock
 
 
 async def open_chat(make_chat, registry, clock: FakeClock, **overrides):  # type: ignore[no-untyped-def]
-    chat = await make_chat(plugins=registry(), with_scheduler=True, **overrides)
-    chat.bot.services.scheduler.clock = clock
+    chat = await make_chat(plugins=registry(), with_reminders=True, **overrides)
+    chat.bot.services.reminders.clock = clock
     return chat
 
 
 async def deliver(chat) -> list[str]:  # type: ignore[no-untyped-def]
     """Run the dispatcher now and return what it printed into the console."""
-    dispatcher = chat.bot.services.scheduler
+    dispatcher = chat.bot.services.reminders
     before = len(chat.console.sent)
     # A pass the scheduler started meanwhile may deliver some of it; count those too.
     await dispatcher.idle()

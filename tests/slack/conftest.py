@@ -367,7 +367,7 @@ async def make_slack(db: Database, settings: Settings, fake_slack: FakeSlack):  
         *,
         tasks: Sequence[Task] = (),
         ack_budget: float = 2.0,
-        with_scheduler: bool = False,
+        with_reminders: bool = False,
         **overrides: Any,
     ) -> SlackBot:
         registry = PluginRegistry()
@@ -377,7 +377,7 @@ async def make_slack(db: Database, settings: Settings, fake_slack: FakeSlack):  
         local = slack_settings(settings, fake_slack, **overrides)
         bot = await stack.enter_async_context(
             open_bot(
-                local, db=db, plugins=registry, with_engine=False, with_scheduler=with_scheduler
+                local, db=db, plugins=registry, with_engine=False, with_reminders=with_reminders
             )
         )
         transport = SlackTransport(local, ack_budget=ack_budget)

@@ -22,7 +22,7 @@ def section_texts(payload: dict) -> list[str]:
 async def test_reminder_is_delivered_to_the_stored_channel_and_done_works(
     make_slack, fake_slack
 ) -> None:
-    slack = await make_slack(tasks=[Reminders()], with_scheduler=True)
+    slack = await make_slack(tasks=[Reminders()], with_reminders=True)
 
     ack, _ = await slack.command("/remind", "me in 10 minutes to stretch", channel="C5")
     assert "stretch" in section_texts(ack.json())[0]
@@ -33,14 +33,14 @@ async def test_reminder_is_delivered_to_the_stored_channel_and_done_works(
         await session.execute(
             update(Reminder).where(Reminder.id == reminder.id).values(due_at=due, occurs_at=due)
         )
-    slack.bot.services.scheduler.wake()
+    slack.bot.services.reminders.wake()
 
     [posted] = await fake_slack.wait_for(lambda: fake_slack.called("chat.postMessage"))
     assert posted["channel"] == "C5"
     assert "stretch" in section_texts(posted)[0]
     buttons = {e["text"]["text"]: e["value"] for e in posted["blocks"][-1]["elements"]}
     # Stopping the dispatcher waits for the batch in flight, so its outcome is recorded.
-    await slack.bot.services.scheduler.stop()
+    await slack.bot.services.reminders.stop()
     assert await reminder_status(slack) == ReminderStatus.SENT
     assert set(buttons) == {"Snooze 10 min", "Snooze 1 h", "Done"}
 

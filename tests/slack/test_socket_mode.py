@@ -26,7 +26,7 @@ async def test_socket_mode_dispatches_a_command_and_an_event(db, settings, fake_
     registry.add(Echo())
 
     async with open_bot(
-        local, db=db, plugins=registry, with_engine=False, with_scheduler=False
+        local, db=db, plugins=registry, with_engine=False, with_reminders=False
     ) as bot:
         transport = SlackTransport(local)
         await start_transport(bot, transport)

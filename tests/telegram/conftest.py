@@ -131,7 +131,7 @@ async def running(
     stack = contextlib.AsyncExitStack()
 
     async def start(
-        *, plugins: PluginRegistry | None = None, with_scheduler: bool = False, **overrides: Any
+        *, plugins: PluginRegistry | None = None, with_reminders: bool = False, **overrides: Any
     ) -> RunningBot:
         local = telegram_settings.model_copy(update=overrides) if overrides else telegram_settings
         bot = await stack.enter_async_context(
@@ -140,7 +140,7 @@ async def running(
                 db=db,
                 plugins=plugins or registry(),
                 with_engine=False,
-                with_scheduler=with_scheduler,
+                with_reminders=with_reminders,
             )
         )
         transport = make_transport(local)

@@ -38,8 +38,8 @@ async def status_of(db, reminder_id: int) -> ReminderStatus:
 async def start_with_reminders(running):
     plugins = registry()
     plugins.add(Reminders())
-    bot = await running(plugins=plugins, with_scheduler=True)
-    return bot, bot.bot.services.scheduler
+    bot = await running(plugins=plugins, with_reminders=True)
+    return bot, bot.bot.services.reminders
 
 
 async def test_due_reminder_is_posted_to_its_chat_with_buttons(running, fake_api, db):

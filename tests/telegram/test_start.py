@@ -16,7 +16,7 @@ from tests.telegram.conftest import make_transport, registry
 
 async def start_with(db, settings):
     async with open_bot(
-        settings, db=db, plugins=registry(), with_engine=False, with_scheduler=False
+        settings, db=db, plugins=registry(), with_engine=False, with_reminders=False
     ) as bot:
         await start_transport(bot, make_transport(settings))
 

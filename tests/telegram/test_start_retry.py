@@ -59,7 +59,7 @@ async def test_start_waits_for_an_api_that_comes_up_late(db, settings, caplog) -
     caplog.set_level(logging.WARNING, logger="bot.app")
     try:
         async with open_bot(
-            local, db=db, plugins=registry(), with_engine=False, with_scheduler=False
+            local, db=db, plugins=registry(), with_engine=False, with_reminders=False
         ) as bot:
             starting = asyncio.create_task(start_platforms(bot, [transport], asyncio.Event()))
 
@@ -91,7 +91,7 @@ async def test_start_gives_up_after_the_retry_budget(db, settings, caplog) -> No
     )
     caplog.set_level(logging.WARNING, logger="bot.app")
     async with open_bot(
-        local, db=db, plugins=registry(), with_engine=False, with_scheduler=False
+        local, db=db, plugins=registry(), with_engine=False, with_reminders=False
     ) as bot:
         with pytest.raises(TransportStartError, match="Could not reach the Telegram Bot API"):
             await start_platforms(bot, [make_transport(local)], asyncio.Event())
@@ -104,7 +104,7 @@ async def test_a_rejected_token_is_not_retried(db, telegram_settings, fake_api, 
     )
     caplog.set_level(logging.WARNING, logger="bot.app")
     async with open_bot(
-        bad, db=db, plugins=registry(), with_engine=False, with_scheduler=False
+        bad, db=db, plugins=registry(), with_engine=False, with_reminders=False
     ) as bot:
         with pytest.raises(TransportStartError, match="rejected the bot token"):
             await start_platforms(bot, [make_transport(bad)], asyncio.Event())
@@ -123,7 +123,7 @@ async def test_stop_during_the_retries_ends_the_start_quietly(db, settings) -> N
     stop = asyncio.Event()
     stop.set()  # SIGTERM arrived while the network was down
     async with open_bot(
-        local, db=db, plugins=registry(), with_engine=False, with_scheduler=False
+        local, db=db, plugins=registry(), with_engine=False, with_reminders=False
     ) as bot:
         assert await start_platforms(bot, [make_transport(local)], stop) is False
         assert list(bot.services.transports) == []
