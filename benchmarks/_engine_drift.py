@@ -183,13 +183,13 @@ def _seqbot(
     new_tokens: int,
     text: Callable[[list[int]], str],
 ) -> Outputs:
-    from bot.engine import Engine, GenerationOptions
+    from bot.engine import Engine, EngineConfig, GenerationOptions
 
     sources, targets = reference["sources"], reference["greedy"]
     opts = GenerationOptions(max_new_tokens=new_tokens)
 
     async def one(int8: bool) -> tuple[list[list[int]], list[list[float]]]:
-        engine = Engine.load(str(model_dir), int8=int8, threads=threads)
+        engine = Engine.load(str(model_dir), EngineConfig(int8=int8, threads=threads))
         results = await asyncio.gather(*(engine.generate(text(s), opts) for s in sources))
         greedy = [until_special(r.token_ids) for r in results]
         scores = [

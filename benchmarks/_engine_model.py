@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.fixtures.checkpoints import save_t5
+
 FLAN_T5_SMALL = dict(
     vocab_size=32128,
     d_model=512,
@@ -36,21 +38,15 @@ def words(ids: list[int]) -> str:
 def build(path: Path, seed: int = 0) -> Path:
     """Write config, safetensors (untied head, like flan-T5) and tokenizer into ``path``."""
     import torch
-    from safetensors.torch import load_file, save_file
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import T5Config, T5ForConditionalGeneration
 
     path.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    cfg = T5Config(**FLAN_T5_SMALL)
-    model = T5ForConditionalGeneration(cfg).eval()
-    model.save_pretrained(path)
-    tensors = load_file(str(path / "model.safetensors"))
-    tensors["lm_head.weight"] = torch.randn(cfg.vocab_size, cfg.d_model) * cfg.d_model**-0.5
-    save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
+    save_t5(path, FLAN_T5_SMALL, wide_init=False, head_gain=1.0)
 
+    vocab_size = FLAN_T5_SMALL["vocab_size"]
     vocab = {tok: i for i, tok in enumerate(SPECIALS)}
-    vocab |= {f"w{i}": i + len(SPECIALS) for i in range(cfg.vocab_size - len(SPECIALS))}
+    vocab |= {f"w{i}": i + len(SPECIALS) for i in range(vocab_size - len(SPECIALS))}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.post_processor = processors.TemplateProcessing(

@@ -184,9 +184,11 @@ def run_seqbot(
     int8: bool,
     text: Callable[[list[int]], str],
 ) -> dict[str, Any]:
-    from bot.engine import Engine, GenerationOptions
+    from bot.engine import Engine, EngineConfig, GenerationOptions
 
-    engine = Engine.load(str(model_dir), int8=int8, threads=threads, max_batch=MAX_BATCH)
+    engine = Engine.load(
+        str(model_dir), EngineConfig(int8=int8, threads=threads, max_batch=MAX_BATCH)
+    )
 
     async def main() -> dict[str, Any]:
         single_src, single_tokens = single

@@ -44,9 +44,11 @@ def run_seqbot(
     text: Callable[[list[int]], str],
 ) -> dict[str, Any]:
     """Every scaling point on one int8 engine (loaded once; warmed up by one request)."""
-    from bot.engine import Engine, GenerationOptions
+    from bot.engine import Engine, EngineConfig, GenerationOptions
 
-    engine = Engine.load(str(model_dir), int8=True, threads=threads, max_batch=runners.MAX_BATCH)
+    engine = Engine.load(
+        str(model_dir), EngineConfig(int8=True, threads=threads, max_batch=runners.MAX_BATCH)
+    )
 
     async def chat(requests: Chat, latencies: list[float]) -> None:
         for src, new_tokens in requests:

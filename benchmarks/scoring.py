@@ -101,24 +101,24 @@ def measure(
     model_dir: Path, int8: bool, workload: list, repeats: int, threads: int
 ) -> tuple[dict[str, Any], dict[str, list]]:
     """Timings and pass counts of both modes, and each mode's scores of the last burst."""
-    from bot.engine import Engine, GenerationOptions
+    from bot.engine import Engine, EngineConfig, GenerationOptions
 
-    engine = Engine.load(str(model_dir), int8=int8, threads=threads)
-    scheduler = engine._scheduler  # the knob is a scheduler setting, not an Engine argument
+    engine = Engine.load(str(model_dir), EngineConfig(int8=int8, threads=threads))
+    runner = engine._scheduler.runner  # the knobs are runner settings, not Engine arguments
     step_ms: list[float] = []
-    score_batch = scheduler._score_batch
+    score_batch = runner._score_batch
 
     def timed_score_batch(requests: list) -> None:  # how long each step's scoring holds decode
         t0 = time.perf_counter()
         score_batch(requests)
         step_ms.append((time.perf_counter() - t0) * 1000)
 
-    scheduler._score_batch = timed_score_batch
-    default_cap = scheduler.score_pass_tokens
+    runner._score_batch = timed_score_batch
+    default_cap = runner.score_pass_tokens
 
     def configure(limit: int | None, cap: int | None) -> None:
-        scheduler.max_score_batch = limit
-        scheduler.score_pass_tokens = cap or default_cap
+        runner.max_score_batch = limit
+        runner.score_pass_tokens = cap or default_cap
 
     async def main() -> tuple[dict[str, Any], dict[str, list]]:
         opts = GenerationOptions(max_new_tokens=GENERATE_TOKENS, min_new_tokens=GENERATE_TOKENS)

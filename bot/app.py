@@ -41,18 +41,9 @@ def configured_transports(settings: Settings) -> list[Transport]:
 
 def make_engine_pool(settings: Settings) -> Any:
     """The shared engine pool; models load on first use, so this is cheap."""
-    from bot.engine import EnginePool
+    from bot.engine import EngineConfig, EnginePool
 
-    return EnginePool(
-        settings.model,
-        int8=settings.engine_int8,
-        int8_path=settings.engine_int8_path,
-        threads=settings.engine_threads,
-        max_batch=settings.engine_max_batch,
-        max_queue=settings.engine_max_queue,
-        timeout=settings.engine_timeout_seconds,
-        cache_dir=settings.model_dir,
-    )
+    return EnginePool(EngineConfig.from_settings(settings), settings.model)
 
 
 def make_reminders(services: Services) -> Any:

@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings.exceptions import SettingsError
 
+from bot.engine.cli import model_app
 from bot.settings import ConfigError, Settings, describe_settings_error
 
 app = typer.Typer(
@@ -22,12 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-try:
-    from bot.engine.cli import model_app
-except ImportError:  # pragma: no cover - the engine package is part of seqbot
-    model_app = None
-if model_app is not None:
-    app.add_typer(model_app, name="model", help="Download, inspect and try models.")
+app.add_typer(model_app, name="model", help="Download, inspect and try models.")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Address, IncomingMessage, Reply
-from bot.transports.base import ChatUnavailable, mark_unavailable
+from bot.replier import Replier
 from storage import history
 from storage.dialogs import set_dialog
 from storage.models import utcnow
@@ -32,12 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Where ``Context.ask(on_abandon=...)`` keeps its sentence inside the stored dialog data.
 ON_ABANDON_KEY = "_seqbot_on_abandon"
-
-
-def retention(settings: Settings) -> history.Retention:
-    """The history limits from settings, applied whenever a message is stored."""
-    days = settings.history_max_age_days
-    return history.Retention(settings.history_max_messages, timedelta(days=days) if days else None)
 
 
 class Reminders(Protocol):
@@ -56,6 +51,11 @@ class Services:
     plugins: PluginRegistry
     engine: EnginePool | None = None
     reminders: Reminders | None = None
+
+    @functools.cached_property
+    def replier(self) -> Replier:
+        """The one path replies and proactive posts take out of the bot."""
+        return Replier(self.db, self.settings)
 
 
 @dataclass(frozen=True)
@@ -102,27 +102,16 @@ class Context:
     def address(self) -> Address:
         return self.message.address
 
-    async def reply(self, reply: Reply | str) -> None:
-        """Answer in the chat the message came from, and remember what was said."""
+    async def reply(self, reply: Reply | str, *, record: bool = True) -> None:
+        """Answer in the chat the message came from, and remember what was said.
+
+        ``record=False`` keeps the reply out of the chat's history (``/forget``'s
+        confirmation). A failed delivery is logged, not raised: the task goes on.
+        """
         reply = Reply.coerce(reply)
         self.replies.append(reply)
-        try:
-            await self.transport.send(self.address, reply, reply_to=self.message.message_id)
-        except ChatUnavailable as exc:
-            await mark_unavailable(self.db, self.address, str(exc))
-            return
-        async with self.db.session() as session:
-            await history.record(
-                session,
-                chat_id=self.user.chat_id,
-                # The asker, so /forget also removes what the bot said back to them.
-                user_id=self.user.id,
-                author_name=self.settings.bot_name,
-                from_bot=True,
-                text=reply.text,
-                thread_id=self.message.thread_id,
-                retention=retention(self.settings),
-            )
+        asker = (self.user.chat_id, self.user.id) if record else None
+        await self.services.replier.reply(self.message, self.transport, reply, record_for=asker)
 
     async def ask(
         self,

@@ -62,6 +62,9 @@ class IncomingMessage:
     #: The command the platform already parsed (Slack slash commands), e.g. ``"seqbot"``.
     slash_command: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: How replies travel back, set and read only by the transport that received the
+    #: message (Slack: the slash command's ack and ``response_url``); opaque to the core.
+    origin: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def address(self) -> Address:

@@ -98,7 +98,16 @@ class Task:
 
     def action_id(self, name: str, payload: str = "") -> str:
         """The id to put on a :class:`~bot.messages.Button` that should call ``@action(name)``."""
-        return f"{self.name}:{name}:{payload}" if payload else f"{self.name}:{name}"
+        return action_id(self.name, name, payload)
+
+
+def action_id(task: str, name: str, payload: str = "") -> str:
+    """The button id that calls ``@action(name)`` of the task called ``task``.
+
+    For code that makes a task's buttons without the task instance at hand (the
+    core's reminder dispatcher makes the reminders task's Snooze / Done buttons).
+    """
+    return f"{task}:{name}:{payload}" if payload else f"{task}:{name}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ Accepted forms::
     /seqbot translate to de hello   Slack's slash command (slash_command="seqbot")
     /translate to de hello          Slack's per-task slash command (slash_command="translate")
 
-The router only parses; choosing the handler is :mod:`bot.core`'s job.
+:func:`parse` turns text into a command and arguments; :func:`resolve` goes on to
+pick the task and handler for a whole message, from its text alone (no database),
+so the core and a transport that must answer early (Slack's ack) agree on it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import difflib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+
+from bot.messages import ChatKind, IncomingMessage, Reply
+from bot.plugins import CommandSpec, Handler, PluginRegistry, Task
 
 _COMMAND = re.compile(
     r"^/(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:@(?P<target>[A-Za-z0-9_]+))?(?:\s+|$)"
@@ -103,3 +108,97 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     """The known command that ``name`` most likely meant, if any is close."""
     matches = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.5)
     return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one message goes. Exactly one of: run ``handler``, say ``reply``, or ignore.
+
+    A pending dialog step is the one thing text cannot decide: the core looks it up
+    for ``free_text`` routes before it follows them, and drops it for ``command`` ones.
+    """
+
+    task: Task | None = None
+    handler: Handler | None = None
+    args: str = ""
+    #: The command run, for logs and ``/help`` (None for buttons and dialog answers).
+    spec: CommandSpec | None = None
+    #: Answer with this instead of running a task (an unknown command or button).
+    reply: Reply | None = None
+    #: The user typed a command: a question the bot was waiting on is dropped.
+    command: bool = False
+    #: Text that is not a command: the answer to a pending question, if there is one.
+    free_text: bool = False
+
+    @property
+    def ignored(self) -> bool:
+        return self.handler is None and self.reply is None and not self.free_text
+
+    @property
+    def needs_model(self) -> bool:
+        return self.task is not None and self.task.needs_model
+
+
+IGNORE = Route()
+EMPTY_TEXT = Reply("Send me a message, or /help to see what I can do.")
+COMMANDS_ONLY = Reply("I only understand commands here. Try /help.")
+STALE_BUTTON = Reply("That button no longer works.")
+
+
+def resolve(
+    message: IncomingMessage,
+    text: str,
+    plugins: PluginRegistry,
+    *,
+    bot_name: str,
+    default_task: str,
+    mention_tokens: Iterable[str] = (),
+    aliases: Iterable[str] = (),
+) -> Route:
+    """The route for ``message`` whose cleaned text is ``text``.
+
+    Group chatter that does not address the bot, and commands for other bots,
+    are ignored; in private chats free text goes to ``default_task``.
+    """
+    if message.action:
+        return _button_route(message.action, plugins)
+    group_chatter = message.chat_kind != ChatKind.PRIVATE and not message.addressed
+    if group_chatter and not text.startswith(("/", "@")):
+        return IGNORE
+    parsed = parse(
+        text,
+        bot_name=bot_name,
+        known_commands=plugins.commands.keys(),
+        slash_command=message.slash_command,
+        mention_tokens=mention_tokens,
+        aliases=aliases,
+    )
+    addressed = message.addressed or parsed.mentioned or message.chat_kind == ChatKind.PRIVATE
+    if parsed.for_other_bot or (not addressed and parsed.command is None):
+        return IGNORE
+    if parsed.command is not None:
+        spec = plugins.commands.get(parsed.command)
+        if spec is None:
+            return Route(reply=_unknown_command(parsed.command, plugins), command=True)
+        return Route(spec.task, spec.handler, parsed.args, spec, command=True)
+    spec = plugins.commands.get(default_task)
+    if not parsed.args or spec is None:
+        reply = EMPTY_TEXT if not parsed.args else COMMANDS_ONLY
+        return Route(args=parsed.args, reply=reply, free_text=True)
+    return Route(spec.task, spec.handler, parsed.args, spec, free_text=True)
+
+
+def _button_route(action: str, plugins: PluginRegistry) -> Route:
+    """A press of a button made by ``Task.action_id``: ``<task>:<action>[:payload]``."""
+    task_name, _, rest = action.partition(":")
+    action_name, _, payload = rest.partition(":")
+    handler = plugins.actions.get((task_name, action_name))
+    if handler is None:
+        return Route(reply=STALE_BUTTON)
+    return Route(plugins.tasks[task_name], handler, payload)
+
+
+def _unknown_command(name: str, plugins: PluginRegistry) -> Reply:
+    guess = closest(name, plugins.commands.keys())
+    hint = f" Did you mean /{guess}?" if guess else ""
+    return Reply(f"I don't know /{name}.{hint} Send /help for the list of commands.")

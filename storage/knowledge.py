@@ -5,7 +5,8 @@ embedding model is needed: an FTS5 virtual table on SQLite (kept in step by
 triggers) and a generated ``tsvector`` column with a GIN index on PostgreSQL
 (see migration 0003). Both stem English words, so "opens" finds "open".
 An entry belongs to one chat, or to the whole workspace (every chat of the
-platform) when ``chat_id`` is NULL.
+platform) when ``chat_id`` is NULL. The tables are in :mod:`storage.models`,
+with every other table, so the migration environment sees them all.
 """
 
 from __future__ import annotations
@@ -14,23 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    delete,
-    func,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models import KnowledgeEntry, KnowledgePassage
 
 #: Words too common to say anything about relevance; the rest are OR-ed in the query.
 STOPWORDS = frozenset(
@@ -42,44 +30,12 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-class KnowledgeEntry(Base):
-    """One thing a user added with ``/kb add``; ``kb#<id>`` in answers refers to this id."""
-
-    __tablename__ = "knowledge_entries"
-    __table_args__ = (Index("ix_knowledge_entries_scope", "platform", "chat_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: NULL: workspace-wide, visible in every chat of ``platform``.
-    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
-    platform: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    author_name: Mapped[str] = mapped_column(String(256), default="")
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class KnowledgePassage(Base):
-    """A retrievable piece of an entry, short enough to go into a prompt whole.
-
-    Scope columns are copied from the entry so a search filters without a join.
-    PostgreSQL adds a generated ``search`` tsvector column that the ORM never writes.
-    """
-
-    __tablename__ = "knowledge_passages"
-    __table_args__ = (Index("ix_knowledge_passages_entry", "entry_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="CASCADE"))
-    chat_id: Mapped[int | None] = mapped_column(Integer)
-    platform: Mapped[str] = mapped_column(String(32))
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    text: Mapped[str] = mapped_column(Text)
-
-
 @dataclass(frozen=True)
 class EntrySummary:
+    """An entry as ``/kb list`` shows it; shortening ``text`` for display is the task's job."""
+
     id: int
-    preview: str
+    text: str
     workspace: bool
     author_name: str
     created_at: datetime
@@ -131,7 +87,7 @@ async def count_entries(session: AsyncSession, *, chat_id: int, platform: str) -
 
 
 async def list_entries(
-    session: AsyncSession, *, chat_id: int, platform: str, limit: int = 20, preview: int = 80
+    session: AsyncSession, *, chat_id: int, platform: str, limit: int = 20
 ) -> list[EntrySummary]:
     """The newest entries visible in a chat (its own and the workspace's), newest first."""
     rows = await session.scalars(
@@ -141,13 +97,7 @@ async def list_entries(
         .limit(limit)
     )
     return [
-        EntrySummary(
-            row.id,
-            _preview(row.text, preview),
-            row.chat_id is None,
-            row.author_name,
-            row.created_at,
-        )
+        EntrySummary(row.id, row.text, row.chat_id is None, row.author_name, row.created_at)
         for row in rows
     ]
 
@@ -251,8 +201,3 @@ async def search(
         params["query"] = " OR ".join(f'"{term}"' for term in terms)
     rows = (await session.execute(sql, params)).all()
     return [PassageHit(int(r[0]), int(r[1]), str(r[2]), float(r[3])) for r in rows]
-
-
-def _preview(text_: str, limit: int) -> str:
-    flat = " ".join(text_.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -1,13 +1,17 @@
-"""The ORM models: everything seqbot remembers lives in these tables.
+"""The ORM models: everything seqbot remembers lives in these tables, all defined here.
 
 Times are stored as UTC (``UTCDateTime``) whatever the backend; a user's IANA
 zone is stored beside them so wall-clock meaning is never lost. Schema changes
-go through an Alembic migration in ``storage/migrations/versions``.
+go through an Alembic migration in ``storage/migrations/versions``. The migration
+environment imports this one module, so every table must be here: a model defined
+elsewhere would look like a table to drop to ``alembic revision --autogenerate``.
 """
 
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -152,7 +156,11 @@ class Reminder(Base):
     """
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_status_due", "status", "due_at"),
+        # The per-user cap counts a user's active reminders without scanning.
+        Index("ix_reminders_user_status", "user_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -192,3 +200,63 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgeEntry(Base):
+    """One thing a user added with ``/kb add``; ``kb#<id>`` in answers refers to this id."""
+
+    __tablename__ = "knowledge_entries"
+    __table_args__ = (Index("ix_knowledge_entries_scope", "platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: NULL: workspace-wide, visible in every chat of ``platform``.
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(256), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgePassage(Base):
+    """A retrievable piece of an entry, short enough to go into a prompt whole.
+
+    Scope columns are copied from the entry so a search filters without a join.
+    PostgreSQL adds a generated ``search`` tsvector column that the ORM never writes.
+    """
+
+    __tablename__ = "knowledge_passages"
+    __table_args__ = (Index("ix_knowledge_passages_entry", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+
+
+#: What migration 0003 creates for full-text search beside the ORM tables: SQLite's FTS5
+#: table ``knowledge_fts`` with the shadow tables FTS5 keeps for it, and PostgreSQL's
+#: generated ``knowledge_passages.search`` column with its GIN index. Only the raw SQL
+#: of :func:`storage.knowledge.search` reads them, so no model maps them.
+_SEARCH_TABLES = re.compile(r"knowledge_fts(?:_(?:data|idx|content|docsize|config))?")
+_SEARCH_OBJECTS = frozenset(
+    {
+        ("column", "knowledge_passages", "search"),
+        ("index", "knowledge_passages", "ix_knowledge_passages_search"),
+    }
+)
+
+
+def include_in_autogenerate(
+    name: str | None, type_: str, parent_names: Mapping[str, str | None]
+) -> bool:
+    """Alembic's ``include_name`` hook: leave the full-text search objects out of comparisons.
+
+    Without it autogenerate would propose dropping them, since the database has them
+    and the models do not.
+    """
+    if type_ == "table":
+        return name is None or not _SEARCH_TABLES.fullmatch(name)
+    return (type_, parent_names.get("table_name"), name) not in _SEARCH_OBJECTS

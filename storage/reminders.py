@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from storage.models import Reminder, ReminderStatus
 
@@ -129,19 +131,6 @@ def _due_condition(now: datetime, platforms: Collection[str]):  # type: ignore[n
     )
 
 
-async def due_reminders(
-    session: AsyncSession, now: datetime, platforms: Collection[str], limit: int = 100
-) -> list[Reminder]:
-    """Reminders that should be sent now (read-only; the dispatcher uses :func:`claim_due`)."""
-    query = (
-        select(Reminder)
-        .where(_due_condition(now, platforms))
-        .order_by(Reminder.due_at, Reminder.id)
-        .limit(limit)
-    )
-    return list(await session.scalars(query))
-
-
 async def claim_due(
     session: AsyncSession,
     *,
@@ -161,6 +150,38 @@ async def claim_due(
     """
     if not platforms:
         return []
+    statement = _claim_statement(session.bind.dialect.name, now, lease_until, platforms, limit)
+    rows = (await session.execute(statement)).all()
+    claimed = [_claimed(row, lease_until) for row in rows]
+    claimed.sort(key=lambda c: (c.occurs_at, c.id))
+    return claimed
+
+
+#: What a claim reads back from each row it took, in :class:`ClaimedReminder`'s terms.
+_CLAIMED_COLUMNS = (
+    Reminder.id,
+    Reminder.user_id,
+    Reminder.platform,
+    Reminder.chat_external_id,
+    Reminder.thread_id,
+    Reminder.text,
+    Reminder.timezone,
+    Reminder.rrule,
+    Reminder.occurs_at,
+    Reminder.due_at,
+    Reminder.attempts,
+    Reminder.mention,
+)
+
+
+def _claim_statement(
+    dialect: str, now: datetime, lease_until: datetime, platforms: Collection[str], limit: int
+) -> ReturningUpdate[Any]:
+    """``UPDATE reminders SET status = 'sending' ... RETURNING`` for the earliest due rows.
+
+    The UPDATE checks the due condition again, so it never takes a row that stopped
+    being due after the inner SELECT chose it.
+    """
     candidates = (
         select(Reminder.id)
         .where(_due_condition(now, platforms))
@@ -168,14 +189,14 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # A CTE runs once. As ``id IN (subquery)`` PostgreSQL may re-run the locking
         # subquery per row (a SubPlan) and each run skips to fresh rows: LIMIT is lost.
         chosen = candidates.cte("claimable")
         condition = Reminder.id == chosen.c.id
     else:
         condition = Reminder.id.in_(candidates.scalar_subquery())
-    statement = (
+    return (
         update(Reminder)
         .where(condition, _due_condition(now, platforms))
         .values(
@@ -183,43 +204,28 @@ async def claim_due(
             lease_until=lease_until,
             attempts=Reminder.attempts + 1,
         )
-        .returning(
-            Reminder.id,
-            Reminder.user_id,
-            Reminder.platform,
-            Reminder.chat_external_id,
-            Reminder.thread_id,
-            Reminder.text,
-            Reminder.timezone,
-            Reminder.rrule,
-            Reminder.occurs_at,
-            Reminder.due_at,
-            Reminder.attempts,
-            Reminder.mention,
-        )
+        .returning(*_CLAIMED_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(statement)).all()
-    claimed = [
-        ClaimedReminder(
-            id=row.id,
-            user_id=row.user_id,
-            platform=row.platform,
-            chat_external_id=row.chat_external_id,
-            thread_id=row.thread_id,
-            text=row.text,
-            timezone=row.timezone,
-            rrule=row.rrule,
-            occurs_at=row.occurs_at or row.due_at,
-            due_at=row.due_at,
-            attempts=row.attempts,
-            mention=row.mention,
-            lease_until=lease_until,
-        )
-        for row in rows
-    ]
-    claimed.sort(key=lambda c: (c.occurs_at, c.id))
-    return claimed
+
+
+def _claimed(row: Row[Any], lease_until: datetime) -> ClaimedReminder:
+    """The snapshot of one claimed row; a row without ``occurs_at`` occurs when it is due."""
+    return ClaimedReminder(
+        id=row.id,
+        user_id=row.user_id,
+        platform=row.platform,
+        chat_external_id=row.chat_external_id,
+        thread_id=row.thread_id,
+        text=row.text,
+        timezone=row.timezone,
+        rrule=row.rrule,
+        occurs_at=row.occurs_at or row.due_at,
+        due_at=row.due_at,
+        attempts=row.attempts,
+        mention=row.mention,
+        lease_until=lease_until,
+    )
 
 
 def _leased(claimed: ClaimedReminder):  # type: ignore[no-untyped-def]

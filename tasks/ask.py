@@ -19,8 +19,8 @@ from bot.engine.options import GenerationOptions
 from bot.plugins import Task, command
 from storage import history, knowledge
 from storage.models import utcnow
-from tasks._language import (
-    Engine,
+from tasks._engine_tasks import (
+    TaskEngine,
     get_engine,
     input_text,
     is_command,
@@ -176,7 +176,7 @@ def relevant_lines(messages: list[history.StoredMessage], question: str) -> list
 
 
 def _fit(
-    ctx: Context, engine: Engine, key: str, question: str, previous: str, items: list[str]
+    ctx: Context, engine: TaskEngine, key: str, question: str, previous: str, items: list[str]
 ) -> tuple[str, str, int]:
     """The prompt with as many context items as fit; returns (template key, prompt, items used).
 

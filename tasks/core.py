@@ -107,10 +107,8 @@ class CoreCommands(Task):
             )
             ids = await entries(session, user_id=user_id, chat_id=chat_id, platform=platform)
         removed, kept = (ids, []) if scope == "all" else ([], ids)
-        # Sent without recording it, so nothing about the user is stored right after.
-        await ctx.transport.send(
-            ctx.address, _forgotten_reply(gone, removed, kept), reply_to=ctx.message.message_id
-        )
+        # Not recorded, so nothing about the user is stored right after.
+        await ctx.reply(_forgotten_reply(gone, removed, kept), record=False)
 
     @command("start")
     async def start(self, ctx: Context, args: str) -> str:

@@ -18,6 +18,15 @@ from tasks._numbers import parse_id
 #: Characters per passage: a few sentences, small enough that three fit one prompt.
 PASSAGE_CHARS = 500
 WORKSPACE_FLAG = "--workspace"
+#: Characters of an entry shown per line of ``/kb list``, and of a passage per ``/kb search`` hit.
+LIST_PREVIEW = 80
+SEARCH_PREVIEW = 200
+
+
+def preview(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with "…" when it is longer."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def passages_of(text: str, size: int = PASSAGE_CHARS) -> list[str]:
@@ -115,7 +124,7 @@ class KnowledgeBase(Task):
         lines = [f"**Knowledge base** ({total} entr{'y' if total == 1 else 'ies'})"]
         for entry in entries:
             where = " (all chats)" if entry.workspace else ""
-            lines.append(f"- `kb#{entry.id}`{where}: {entry.preview}")
+            lines.append(f"- `kb#{entry.id}`{where}: {preview(entry.text, LIST_PREVIEW)}")
         if total > len(entries):
             lines.append(f"…and {total - len(entries)} older ones.")
         return "\n".join(lines)
@@ -154,10 +163,5 @@ class KnowledgeBase(Task):
         if not hits:
             return f"Nothing in the knowledge base matches {rest.strip()!r}."
         lines = [f"**Found {len(hits)} passage{'s' * (len(hits) != 1)}**"]
-        lines += [f"- `kb#{hit.entry_id}`: {_shorten(hit.text, 200)}" for hit in hits]
+        lines += [f"- `kb#{hit.entry_id}`: {preview(hit.text, SEARCH_PREVIEW)}" for hit in hits]
         return "\n".join(lines)
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

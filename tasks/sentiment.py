@@ -20,8 +20,8 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.plugins import Task, command
 from storage.models import utcnow
-from tasks._language import (
-    Engine,
+from tasks._engine_tasks import (
+    TaskEngine,
     Window,
     cut_words,
     ensure_fits,
@@ -57,18 +57,15 @@ def _or_list(labels: Sequence[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
 
 
-async def classify_all(engine: Engine, prompts: list[str], labels: list[str]) -> list[list[float]]:
+async def classify_all(
+    engine: TaskEngine, prompts: list[str], labels: list[str]
+) -> list[list[float]]:
     """A probability per label for every prompt, all submitted to the engine at once.
 
-    Uses ``engine.score_batch`` when the engine has one; otherwise every
-    ``score`` call is started before any is awaited, which lets the engine's
-    scheduler admit them together instead of one after another.
+    Every ``score`` call is started before any is awaited, so the engine's scheduler
+    admits them together and scores them in one batched pass instead of one by one.
     """
-    score_batch = getattr(engine, "score_batch", None)
-    if score_batch is not None:
-        results = await score_batch(prompts, labels)
-    else:
-        results = await asyncio.gather(*(engine.score(p, labels) for p in prompts))
+    results = await asyncio.gather(*(engine.score(p, labels) for p in prompts))
     return [softmax([r.total for r in per_prompt]) for per_prompt in results]
 
 

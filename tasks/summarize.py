@@ -19,8 +19,8 @@ from bot.engine.options import GenerationOptions
 from bot.errors import UserError
 from bot.plugins import Task, command
 from storage.models import utcnow
-from tasks._language import (
-    Engine,
+from tasks._engine_tasks import (
+    TaskEngine,
     Window,
     clip,
     generate_in_waves,
@@ -32,8 +32,8 @@ from tasks._language import (
     parse_window,
     prompt,
     requests_at_once,
-    sentences,
 )
+from tasks._sentences import sentences
 
 PROMPTS = {
     "summarize.text": "Summarize the following text{length}.\n\n{text}",
@@ -155,7 +155,7 @@ class Plan:
     at_once: int
 
 
-def plan_for(ctx: Context, engine: Engine, key: str, length: str) -> Plan:
+def plan_for(ctx: Context, engine: TaskEngine, key: str, length: str) -> Plan:
     hint, final_tokens = LENGTHS[length]
     return Plan(
         first=prompt(ctx, key, PROMPTS, length=hint, text="{text}"),
@@ -165,7 +165,7 @@ def plan_for(ctx: Context, engine: Engine, key: str, length: str) -> Plan:
     )
 
 
-async def map_reduce(engine: Engine, pieces: list[str], plan: Plan) -> Summary:
+async def map_reduce(engine: TaskEngine, pieces: list[str], plan: Plan) -> Summary:
     """Summarize ``pieces`` (sentences or chat lines) whatever their total length.
 
     Each round packs the pieces into chunks that fit the prompt, summarizes them
@@ -198,7 +198,7 @@ async def map_reduce(engine: Engine, pieces: list[str], plan: Plan) -> Summary:
 
 
 async def _summarize_chunks(
-    engine: Engine, template: str, chunks: list[str], at_once: int
+    engine: TaskEngine, template: str, chunks: list[str], at_once: int
 ) -> list[str]:
     """One round: a summary per chunk, each at most 1/``SHRINK`` of its chunk's tokens.
 
@@ -218,7 +218,7 @@ async def _summarize_chunks(
 
 
 async def _final(
-    engine: Engine, template: str, chunks: list[str], plan: Plan, summary: Summary
+    engine: TaskEngine, template: str, chunks: list[str], plan: Plan, summary: Summary
 ) -> Summary:
     """The last prompt: everything left when it fits one chunk, else its first chunk."""
     summary.cut = summary.cut or len(chunks) > 1

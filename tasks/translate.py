@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from bot.context import Context
 from bot.engine.options import GenerationOptions
 from bot.errors import UserError
+from bot.locale import language_name, resolve_language
 from bot.plugins import Task, command
-from tasks._language import (
-    Engine,
+from tasks._engine_tasks import (
+    TaskEngine,
     cut_words,
     generate_in_waves,
     get_engine,
@@ -29,9 +30,9 @@ from tasks._language import (
     output_budget,
     prompt,
     requests_at_once,
-    sentences,
 )
-from tasks.languages import detect, display, model_language, resolve_language
+from tasks._sentences import sentences
+from tasks._translation_languages import detect, model_language
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,6 @@ PROMPTS = {
 #: followed by a space, so "3.5 percent" or "-5 degrees" stay whole sentences.
 _LINE_PREFIX = re.compile(r"^(\s*(?:(?:[-*•]|\d{1,3}[.)])(?=\s))?\s*)(.*)$")
 MAX_SEGMENTS = 400
-
-
-@dataclass(frozen=True)
-class Request:
-    target: str
-    source: str | None
-    text: str
 
 
 @dataclass
@@ -112,7 +106,7 @@ class Translate(Task):
         if source == target:
             if detected:
                 raise UserError(
-                    f"That text already looks like {display(target)}; say which language to "
+                    f"That text already looks like {language_name(target)}; say which language to "
                     "translate it to, e.g. /translate to de <text>."
                 )
             raise UserError("The source and target language are the same.")
@@ -149,7 +143,11 @@ class Translate(Task):
         body = "\n".join(
             line.prefix + " ".join(next(translated) for _ in line.segments) for line in lines
         )
-        header = f"{display(source)} → {display(target)}" if source else f"→ {display(target)}"
+        header = (
+            f"{language_name(source)} → {language_name(target)}"
+            if source
+            else f"→ {language_name(target)}"
+        )
         return f"**{header}**\n{body}"
 
 
@@ -167,7 +165,7 @@ _WARNED: set[str] = set()
 
 async def _engine_for(
     ctx: Context, pair_model: str | None, source: str | None, target: str
-) -> tuple[Engine, tuple[str, str] | None]:
+) -> tuple[TaskEngine, tuple[str, str] | None]:
     """The engine for this pair, and the model's (source, target) codes if it takes codes.
 
     A Marian pair model first; then ``translation_model`` when it has language codes;
@@ -196,7 +194,7 @@ async def _engine_for(
     for tag in (source, target):
         code = model_language(tag, languages)
         if code is None:
-            raise UserError(f"The translation model does not support {display(tag)} ({tag}).")
+            raise UserError(f"The translation model does not support {language_name(tag)} ({tag}).")
         codes.append(code)
     return engine, (codes[0], codes[1])
 
@@ -211,14 +209,14 @@ def _template(ctx: Context, source: str | None, target: str, *, bare: bool) -> s
         ctx,
         key,
         PROMPTS,
-        source=display(source) if source else "",
-        target=display(target),
+        source=language_name(source) if source else "",
+        target=language_name(target),
         text="{text}",
     )
 
 
 async def _translate_all(
-    engine: Engine,
+    engine: TaskEngine,
     template: str,
     segments: list[str],
     at_once: int,

@@ -31,21 +31,22 @@ def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def _postgres_database(schema: str) -> Database:
+async def _postgres_execute(statement: str) -> None:
+    """Run one statement on the test server outside any Database (schemas come and go here)."""
     conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
     try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def _postgres_database(schema: str) -> Database:
+    await _postgres_execute(f'CREATE SCHEMA "{schema}"')
     return Database(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
 
 
 async def _drop_schema(schema: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+    await _postgres_execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .config import EngineConfig
 from .errors import EngineBusy, EngineClosed, EngineError, EngineTimeout, ModelNotAvailable
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = [
     "Engine",
     "EngineBusy",
     "EngineClosed",
+    "EngineConfig",
     "EngineError",
     "EnginePool",
     "EngineTimeout",

@@ -7,6 +7,7 @@ would get; it is the first thing to try when an answer looks wrong.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,6 +18,7 @@ import typer
 
 from bot.errors import UserError
 
+from .config import EngineConfig
 from .errors import EngineError
 
 model_app = typer.Typer(help="Download, inspect and try the language model.", no_args_is_help=True)
@@ -107,15 +109,14 @@ def generate(
     inputs = list(texts) if texts else [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not inputs:
         return
-    engine = Engine.load(
-        model or settings.model,
-        int8=settings.engine_int8 if int8 is None else int8,
-        int8_path=settings.engine_int8_path,
-        threads=settings.engine_threads,
-        max_batch=settings.engine_max_batch,
-        max_queue=max(settings.engine_max_queue, len(inputs)),
-        cache_dir=settings.model_dir,
+    bot = EngineConfig.from_settings(settings)
+    config = dataclasses.replace(
+        bot,
+        int8=bot.int8 if int8 is None else int8,
+        max_queue=max(bot.max_queue, len(inputs)),  # every input is submitted at once
+        timeout=None,  # a command the operator runs waits as long as it takes
     )
+    engine = Engine.load(model or settings.model, config)
     options = GenerationOptions(max_new_tokens=max_new_tokens, num_beams=beams)
 
     async def run() -> list[str]:

@@ -1,15 +1,20 @@
 """Decoding strategies: how each request turns its rows' logits into next tokens.
 
 A request owns one row (greedy, sampling) or ``num_beams`` rows (beam search). The
-scheduler hands each strategy the ``[rows, V]`` logits of its rows; the strategy returns
+runner hands each strategy the ``[rows, V]`` logits of its rows; the strategy returns
 the next tokens, which parent row each new row continues (beam search reorders), and
 whether the request is finished. Processors follow transformers' order (repetition
 penalty, no-repeat n-gram, banned tokens, min new tokens; then temperature, top-k,
 top-p) so greedy and beam outputs match it token for token.
+
+Plain greedy rows skip all of that: :func:`shared_argmax` picks their tokens for the
+whole batch in one op. Both paths apply the same :class:`TokenRules` (banned tokens,
+no EOS before ``min_new_tokens``, forced first and last tokens), defined once there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +22,7 @@ import torch
 from .options import FinishReason, GenerationOptions
 
 NEG_INF = float("-inf")
+ALL_ROWS = slice(None)
 
 
 @dataclass
@@ -28,9 +34,12 @@ class Step:
 
 @dataclass(frozen=True)
 class TokenRules:
-    """The token constants the processors need: the model's, per request where they differ.
+    """The rules every step obeys, in one place: banned tokens (:meth:`ban`), no EOS before
+    ``min_new_tokens`` (:meth:`blocks_eos`), forced first and last tokens (:meth:`forced`).
 
-    Each strategy holds its own rules (``strategy.rules``): a translation request to a
+    Both paths apply them: :func:`process` for a request that picks from its own logits,
+    :func:`shared_argmax` for all plain greedy rows at once. The constants are the
+    model's; each strategy holds its own rules (``strategy.rules``): a translation request to a
     multilingual model gets a copy whose ``forced_bos`` is its target-language token
     (``dataclasses.replace``), so requests to different languages share one batch.
     """
@@ -41,13 +50,26 @@ class TokenRules:
     forced_bos: int | None = None
     forced_eos: int | None = None
 
-    def forced(self, generated: int, max_new_tokens: int) -> int | None:
+    def forced(self, generated: int, opts: GenerationOptions) -> int | None:
         """The token this step must produce, if the config or the request forces one."""
         if generated == 0 and self.forced_bos is not None:
             return self.forced_bos
-        if generated == max_new_tokens - 1 and self.forced_eos is not None:
+        if generated == opts.max_new_tokens - 1 and self.forced_eos is not None:
             return self.forced_eos
         return None
+
+    @staticmethod
+    def blocks_eos(generated: int, opts: GenerationOptions) -> bool:
+        """True until ``min_new_tokens`` are out: the sequence may not end yet."""
+        return generated < opts.min_new_tokens
+
+    def ban(self, scores: torch.Tensor, eos_rows: list[int] | slice) -> None:
+        """Mask in place what no step may produce: the banned tokens in every row of
+        ``scores``, and EOS in ``eos_rows`` (those :meth:`blocks_eos` holds for)."""
+        if self.banned:
+            scores[:, self.banned] = NEG_INF
+        if eos_rows:
+            scores[eos_rows, self.eos] = NEG_INF
 
 
 def process(
@@ -72,15 +94,36 @@ def process(
             banned = _ngram_bans(history, n)
             if banned:
                 scores[row, list(banned)] = NEG_INF
-    if rules.banned:
-        scores[:, rules.banned] = NEG_INF
-    if generated < opts.min_new_tokens:
-        scores[:, rules.eos] = NEG_INF
-    forced = rules.forced(generated, opts.max_new_tokens)
+    rules.ban(scores, ALL_ROWS if rules.blocks_eos(generated, opts) else [])
+    forced = rules.forced(generated, opts)
     if forced is not None:
         scores[:] = NEG_INF
         scores[:, forced] = 0.0
     return scores
+
+
+def shared_argmax(
+    logits: torch.Tensor, requests: Sequence[tuple[Strategy, list[int]]], rules: TokenRules
+) -> list[int]:
+    """The greedy token of every row of ``logits`` in one op, with the token rules applied.
+
+    ``requests`` pairs each live request's strategy with its rows; ``rules`` are the
+    model's (requests differ only in their forced token, taken from each strategy's own
+    rules: a target language forces the first token). Strategies that need their own
+    logits (beams, sampling, processors) read ``logits`` afterwards, so it is masked in
+    place only when none does: the hot batched-greedy path copies nothing.
+    """
+    plain = all(not strategy.needs_own_logits for strategy, _ in requests)
+    masked = logits if plain else logits.clone()
+    early = [row for s, rows in requests if rules.blocks_eos(s.generated, s.opts) for row in rows]
+    rules.ban(masked, early)
+    tokens = masked.argmax(-1).tolist()
+    for strategy, rows in requests:
+        forced = strategy.rules.forced(strategy.generated, strategy.opts)
+        if forced is not None:
+            for row in rows:
+                tokens[row] = forced
+    return tokens
 
 
 def _ngram_bans(history: list[int], n: int) -> set[int]:
@@ -122,7 +165,7 @@ class Strategy:
 
     @property
     def needs_own_logits(self) -> bool:
-        """False when the scheduler's shared argmax already gives this request's token."""
+        """False when :func:`shared_argmax` already gives this request's token."""
         return True
 
     def select(self, logits: torch.Tensor, argmax: list[int]) -> Step:

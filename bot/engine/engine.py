@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from . import loader
+from .config import EngineConfig
 from .cpu import Int8Path, choose_int8_path
 from .decoding import TokenRules, strategy_for
 from .errors import EngineTimeout
@@ -24,11 +25,10 @@ from .layers import Embedding, Linear, replace_parts
 from .memory import tune_allocator
 from .options import GenerationOptions, GenerationResult, ScoreResult
 from .quant import Int8Embedding, Int8Linear, int8_available
-from .scheduler import Request, Scheduler, on_torch_thread
+from .request import GenerateRequest, Request, ScoreRequest
+from .scheduler import Scheduler, on_torch_thread
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_TARGET_TOKENS = 512
 
 
 class Engine:
@@ -38,34 +38,28 @@ class Engine:
         self,
         loaded: loader.LoadedModel,
         name: str,
-        *,
-        int8: bool = True,
-        int8_path: Int8Path | str | None = None,
-        threads: int = 0,
-        max_batch: int = 32,
-        max_queue: int = 256,
-        timeout: float | None = None,
-        max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS,
+        config: EngineConfig,
+        int8_path: Int8Path | None,
     ) -> None:
-        self.name = name
+        """Serve ``loaded``; ``int8_path`` says how its int8 layers run (None: float32).
+
+        Use :meth:`load`: it picks the int8 path once and quantizes while loading.
+        """
+        self.name, self.config = name, config
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.directory = loaded.directory
         self.max_source_tokens = loaded.max_source_tokens
         # Marian/BART position tables bound the target length too; T5's relative bias does not.
         positions = loaded.model.info.max_source_positions
-        self.max_target_tokens = (
-            min(max_target_tokens, positions) if positions else max_target_tokens
-        )
-        self.max_batch = max_batch
-        self.timeout = timeout
-        self.int8 = bool(int8 and int8_available())
-        if int8 and not self.int8:
-            log.warning("int8 linear layers are not available in this torch build; using float32")
-        self.int8_path = _resolve(int8_path) if self.int8 else None
-        if self.int8_path and not getattr(self.model, "quantized", False):
-            _quantize(self.model, reduce_range=self.int8_path.reduce_range)
-        _log_precision(name, self.int8_path)
+        limit = config.max_target_tokens
+        self.max_target_tokens = min(limit, positions) if positions else limit
+        self.max_batch = config.max_batch
+        self.timeout = config.timeout
+        self.int8, self.int8_path = int8_path is not None, int8_path
+        if int8_path and not getattr(self.model, "quantized", False):
+            _quantize(self.model, reduce_range=int8_path.reduce_range)
+        _log_precision(name, int8_path)
         info = self.model.info
         self._rules = TokenRules(
             eos=info.eos_token_id,
@@ -78,54 +72,32 @@ class Engine:
             self.model,
             self.tokenizer.decode,
             self._rules,
-            max_batch=max_batch,
-            max_queue=max_queue,
+            config,
             max_target=self.max_target_tokens,
             max_source=self.max_source_tokens,
-            threads=threads,
         )
 
     @classmethod
-    def load(
-        cls,
-        path_or_hub_id: str,
-        *,
-        int8: bool = True,
-        int8_path: str | None = None,
-        threads: int = 0,
-        max_batch: int = 32,
-        max_queue: int = 256,
-        cache_dir: str | None = None,
-        timeout: float | None = None,
-        max_target_tokens: int = DEFAULT_MAX_TARGET_TOKENS,
-    ) -> Engine:
+    def load(cls, path_or_hub_id: str, config: EngineConfig | None = None) -> Engine:
         """Load a model (blocking; call it through ``asyncio.to_thread`` from async code).
 
-        ``int8_path`` (``auto``, ``vnni``, ``avx2``; default ``SEQBOT_ENGINE_INT8_PATH``)
-        picks how int8 layers quantize activations; see :mod:`.cpu`.
+        ``config`` defaults to :class:`EngineConfig`'s defaults; its ``int8_path`` (default
+        ``SEQBOT_ENGINE_INT8_PATH``) picks how int8 layers quantize activations, see
+        :mod:`.cpu`.
         """
+        config = config or EngineConfig()
         tune_allocator()
-        path = _resolve(int8_path) if int8 and int8_available() else None
+        path = _int8_path(config)
         convert = partial(_quantize, reduce_range=path.reduce_range) if path else None
 
         def load_here() -> loader.LoadedModel:
-            if threads > 0:
-                torch.set_num_threads(threads)
+            if config.threads > 0:
+                torch.set_num_threads(config.threads)
             with torch.inference_mode():
-                return loader.load(path_or_hub_id, cache_dir, convert=convert)
+                return loader.load(path_or_hub_id, config.cache_dir, convert=convert)
 
         loaded = on_torch_thread(load_here)
-        return cls(
-            loaded,
-            path_or_hub_id,
-            int8=int8,
-            int8_path=path,
-            threads=threads,
-            max_batch=max_batch,
-            max_queue=max_queue,
-            timeout=timeout,
-            max_target_tokens=max_target_tokens,
-        )
+        return cls(loaded, path_or_hub_id, config, path)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -233,7 +205,7 @@ class Engine:
                 f"candidate longer than {self.max_target_tokens} tokens: {too_long[0][:40]!r}"
             )
         loop = asyncio.get_running_loop()
-        request = Request("score", ids, loop, loop.create_future(), truncated, candidates=targets)
+        request = ScoreRequest(ids, loop, loop.create_future(), truncated, candidates=targets)
         results: list[ScoreResult] = await self._submit(request, timeout)
         if tgt is None:
             return results
@@ -242,7 +214,7 @@ class Engine:
             for r in results
         ]
 
-    def _generation_request(self, text: str, options: GenerationOptions | None) -> Request:
+    def _generation_request(self, text: str, options: GenerationOptions | None) -> GenerateRequest:
         opts = options or GenerationOptions()
         opts.validate(self.max_target_tokens, self.max_batch)
         src = self._language_token(opts.source_language, "source_language")
@@ -252,13 +224,8 @@ class Engine:
         if tgt is not None:  # this request's target language is its first token
             rules = dataclasses.replace(rules, forced_bos=self.tokenizer.language_ids[tgt])
         loop = asyncio.get_running_loop()
-        return Request(
-            "generate",
-            ids,
-            loop,
-            loop.create_future(),
-            truncated,
-            strategy=strategy_for(opts, rules),
+        return GenerateRequest(
+            ids, loop, loop.create_future(), truncated, strategy=strategy_for(opts, rules)
         )
 
     async def _submit(self, request: Request, timeout: float | None) -> Any:
@@ -299,8 +266,14 @@ def _quantize(part: Any, reduce_range: bool) -> Any:
     return part
 
 
-def _resolve(int8_path: Int8Path | str | None) -> Int8Path:
-    return int8_path if isinstance(int8_path, Int8Path) else choose_int8_path(int8_path)
+def _int8_path(config: EngineConfig) -> Int8Path | None:
+    """How int8 layers will run, or None for float32 (asked for, or no int8 in this torch)."""
+    if not config.int8:
+        return None
+    if not int8_available():
+        log.warning("int8 linear layers are not available in this torch build; using float32")
+        return None
+    return choose_int8_path(config.int8_path)
 
 
 def _log_precision(name: str, path: Int8Path | None) -> None:

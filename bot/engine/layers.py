@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 NEG_INF = float("-inf")
 P = TypeVar("P")
+#: What a block calls for attention: a projection in, the attention output out (see .base).
+Attend = Callable[[torch.Tensor], torch.Tensor]
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -174,6 +176,34 @@ class BartStyleLayer:
         self.fc2 = biased_linear(w, f"{prefix}.fc2")
         self.norm_ff = layer_norm_at(w, f"{prefix}.final_layer_norm")
         self.act = ACTIVATIONS[activation]
+
+
+class PreNormBlock:
+    """The order of a pre-norm block (T5, M2M100/NLLB), as a mixin for a family's layer.
+
+    Each sublayer reads a normalised copy of the residual stream and adds its output
+    back. The family's layer holds the weights: ``norm1``, ``qkv``, ``o``, the decoder's
+    ``norm2``, ``cross_q``, ``cross_o``, and ``norm_ff`` before its feed-forward ``ffn``.
+    """
+
+    norm1: Callable[[torch.Tensor], torch.Tensor]
+    norm2: Callable[[torch.Tensor], torch.Tensor]
+    norm_ff: Callable[[torch.Tensor], torch.Tensor]
+    qkv: Callable[[torch.Tensor], torch.Tensor]
+    o: Callable[[torch.Tensor], torch.Tensor]
+    cross_q: Callable[[torch.Tensor], torch.Tensor]
+    cross_o: Callable[[torch.Tensor], torch.Tensor]
+
+    def ffn(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(
+        self, x: torch.Tensor, attend: Attend, cross: Attend | None = None
+    ) -> torch.Tensor:
+        x = x + self.o(attend(self.qkv(self.norm1(x))))
+        if cross is not None:
+            x = x + self.cross_o(cross(self.cross_q(self.norm2(x))))
+        return x + self.ffn(self.norm_ff(x))
 
 
 def attention(

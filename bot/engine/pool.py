@@ -11,6 +11,8 @@ import asyncio
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from .config import EngineConfig
+
 if TYPE_CHECKING:
     # Importing the engine imports torch (seconds); a pool is built at every start, even by
     # `seqbot chat -c /help`, so the engine module loads only when a model is first needed.
@@ -20,29 +22,9 @@ if TYPE_CHECKING:
 class EnginePool:
     """Loads engines on first use off the event loop and keeps the ``max_loaded`` most recent."""
 
-    def __init__(
-        self,
-        default_model: str,
-        *,
-        int8: bool = True,
-        int8_path: str | None = None,
-        threads: int = 0,
-        max_batch: int = 32,
-        max_queue: int = 256,
-        timeout: float = 120.0,
-        cache_dir: str | None = None,
-        max_loaded: int = 2,
-    ) -> None:
-        self.default_model = default_model
-        self._kwargs = dict(
-            int8=int8,
-            int8_path=int8_path,
-            threads=threads,
-            max_batch=max_batch,
-            max_queue=max_queue,
-            cache_dir=cache_dir,
-            timeout=timeout,
-        )
+    def __init__(self, config: EngineConfig, default_model: str, *, max_loaded: int = 2) -> None:
+        """Every engine runs with ``config``; ``get()`` without a name loads ``default_model``."""
+        self.config, self.default_model = config, default_model
         self.max_loaded = max(1, max_loaded)
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -59,7 +41,7 @@ class EnginePool:
             if engine is None:
                 from .engine import Engine
 
-                engine = await asyncio.to_thread(Engine.load, name, **self._kwargs)  # type: ignore[arg-type]
+                engine = await asyncio.to_thread(Engine.load, name, self.config)
                 await engine.start()
                 self._engines[name] = engine
                 self._evict()

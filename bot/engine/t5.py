@@ -13,13 +13,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import CrossFromDecoderLayers, LayerHook, ModelInfo, keep
-from .cache import KVCache
+from .base import LayerHook, ModelInfo, Seq2SeqModel, first_id, keep, stacks
+from .errors import EngineError
 from .layers import (
     ACTIVATIONS,
     Embedding,
     Linear,
-    attention,
+    PreNormBlock,
     fold_scale,
     fuse,
     padding_bias,
@@ -52,7 +52,7 @@ class T5Config:
         if proj == "gated-gelu":
             act = "gelu_new"  # what transformers maps "gated-gelu" to
         if act not in ACTIVATIONS:
-            raise ValueError(f"{source}: feed_forward_proj {proj!r} is not supported")
+            raise EngineError(f"{source}: feed_forward_proj {proj!r} is not supported")
         # Old configs signal v1.1's unscaled outputs with tie_word_embeddings=false;
         # transformers 5 writes scale_decoder_outputs instead. Head tying is decided by
         # whether the checkpoint has its own lm_head (see T5.__init__).
@@ -119,8 +119,8 @@ class _FeedForward:
         return self.wo(self.act(self.wi(x)))
 
 
-class _Layer:
-    """One encoder or decoder block; decoder blocks also have cross-attention."""
+class _Layer(PreNormBlock):
+    """One encoder or decoder block (pre-norm); decoder blocks also have cross-attention."""
 
     def __init__(self, w: Weights, prefix: str, cfg: T5Config, decoder: bool) -> None:
         att = f"{prefix}.layer.0.SelfAttention"
@@ -148,25 +148,26 @@ class _Layer:
             fold_scale(self.norm2, self.cross_q)
 
 
-class T5(CrossFromDecoderLayers):
-    """Encoder, cached single-step decoder, and full decoder for scoring."""
+class T5(Seq2SeqModel):
+    """Shared embeddings, relative position bias, RMS norms; no attention scaling."""
 
     def __init__(
         self, cfg: T5Config, w: Weights, info: ModelInfo, convert: LayerHook = keep
     ) -> None:
         self.cfg, self.info = cfg, info
-        self.heads, self.dk = cfg.num_heads, cfg.d_kv
+        self.heads = self.enc_heads = cfg.num_heads
+        self.dk = self.enc_dk = cfg.d_kv
+        self.scale = self.enc_scale = 1.0  # T5 folds 1/sqrt(d_kv) into its weights
         self.embed = Embedding(w.get("shared.weight"))
         untied = w.has("lm_head.weight")
         if untied:  # int8 now, so two float 32k-row tables are never alive at once
             self.embed = convert(self.embed)
-        self.encoder = [
-            convert(_Layer(w, f"encoder.block.{i}", cfg, False)) for i in range(cfg.num_layers)
-        ]
-        self.decoder = [
-            convert(_Layer(w, f"decoder.block.{i}", cfg, True))
-            for i in range(cfg.num_decoder_layers)
-        ]
+        self.encoder, self.decoder = stacks(
+            lambda prefix, decoder: _Layer(w, prefix, cfg, decoder),
+            "block",
+            (cfg.num_layers, cfg.num_decoder_layers),
+            convert,
+        )
         rel = "layer.0.SelfAttention.relative_attention_bias.weight"
         self.enc_rel = w.get(f"encoder.block.0.{rel}")
         self.dec_rel = w.get(f"decoder.block.0.{rel}")
@@ -207,85 +208,45 @@ class T5(CrossFromDecoderLayers):
             fold_scale(self.dec_norm, self.lm_head, extra=self._out_scale or 1.0)
             self._out_scale = None
 
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+    # -- the hooks of Seq2SeqModel's passes ------------------------------------------------
+    def embed_source(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids)
+
+    def embed_step(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return self.embed(tokens)  # positions enter through the attention bias only
+
+    def embed_target(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids)
+
+    def source_bias(self, lengths: torch.Tensor, width: int) -> torch.Tensor:
+        relative = self._bias(self.enc_rel, width, width, bidirectional=True)
+        return relative[None] + padding_bias(lengths, width)
+
+    def step_bias(self, positions: torch.Tensor, length: int) -> torch.Tensor:
+        self.decoder_bias(length)
+        return self._dec_bias_by_query[:, :, :length].index_select(0, positions).unsqueeze(2)
+
+    def target_bias(self, length: int) -> torch.Tensor:
+        return self.decoder_bias(length)[None, :, :length, :length]
+
+    def encoder_out(self, x: torch.Tensor) -> torch.Tensor:
+        return self.enc_norm(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.dec_norm(x)
         if self._out_scale is not None:
             x = x * self._out_scale
         return self.lm_head(x)
 
-    # -- passes ----------------------------------------------------------------------
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        b, s = ids.shape
-        x = self.embed(ids)
-        bias = self._bias(self.enc_rel, s, s, bidirectional=True)[None] + padding_bias(lengths, s)
-        for layer in self.encoder:
-            q, k, v = (
-                layer.qkv(layer.norm1(x)).view(b, s, 3, self.heads, self.dk).permute(2, 0, 3, 1, 4)
-            )
-            a = attention(q, k, v, bias, 1.0).transpose(1, 2).reshape(b, s, -1)
-            x = x + layer.o(a)
-            x = x + layer.ffn(layer.norm_ff(x))
-        return self.enc_norm(x)
-
-    def decode_step(
-        self,
-        cache: KVCache,
-        tokens: torch.Tensor,
-        positions: torch.Tensor,
-        self_len: int,
-    ) -> torch.Tensor:
-        n, heads, dk = tokens.shape[0], self.heads, self.dk
-        x = self.embed(tokens)
-        self.decoder_bias(self_len)
-        self_bias = self._dec_bias_by_query[:, :, :self_len].index_select(0, positions).unsqueeze(2)
-        cross = cache.cross_attention(n)
-        index = cache.write_index(positions)
-        keys, values = cache.self_views(n, self_len)
-        for i, layer in enumerate(self.decoder):
-            q, k, v = layer.qkv(layer.norm1(x)).view(n, 3, heads, dk).unbind(1)
-            cache.write(i, index, k, v)
-            a = attention(q.unsqueeze(2), keys[i], values[i], self_bias, 1.0)
-            x = x + layer.o(a.view(n, -1))
-            q = layer.cross_q(layer.norm2(x)).view(n, heads, 1, dk)
-            a = cross(i, q, 1.0)
-            x = x + layer.cross_o(a.view(n, -1))
-            x = x + layer.ffn(layer.norm_ff(x))
-        return self._logits(x)
-
-    def decode_full(
-        self, hidden: torch.Tensor, source_lengths: torch.Tensor, ids: torch.Tensor
-    ) -> torch.Tensor:
-        b, t = ids.shape
-        s = hidden.shape[1]
-        heads, dk = self.heads, self.dk
-        x = self.embed(ids)
-        self_bias = self.decoder_bias(t)[None, :, :t, :t]
-        cross_bias = padding_bias(source_lengths, s)
-        for layer in self.decoder:
-            q, k, v = layer.qkv(layer.norm1(x)).view(b, t, 3, heads, dk).permute(2, 0, 3, 1, 4)
-            x = x + layer.o(attention(q, k, v, self_bias, 1.0).transpose(1, 2).reshape(b, t, -1))
-            q = layer.cross_q(layer.norm2(x)).view(b, t, heads, dk).transpose(1, 2)
-            k, v = layer.cross_kv(hidden).view(b, s, 2, heads, dk).permute(2, 0, 3, 1, 4)
-            x = x + layer.cross_o(
-                attention(q, k, v, cross_bias, 1.0).transpose(1, 2).reshape(b, t, -1)
-            )
-            x = x + layer.ffn(layer.norm_ff(x))
-        return self._logits(x)
-
 
 def build(cfg_dict: dict[str, Any], weights: Weights, source: str, convert: LayerHook = keep) -> T5:
     """Construct a T5-family model from config.json values and checkpoint tensors."""
-    try:
-        cfg = T5Config.from_hf(cfg_dict, source)
-    except ValueError as exc:
-        from .errors import EngineError
-
-        raise EngineError(str(exc)) from None
+    cfg = T5Config.from_hf(cfg_dict, source)
     info = ModelInfo(
         family="t5",
         vocab_size=cfg.vocab_size,
         pad_token_id=cfg_dict.get("pad_token_id", 0),
-        eos_token_id=_first(cfg_dict.get("eos_token_id", 1)),
+        eos_token_id=first_id(cfg_dict.get("eos_token_id", 1)),
         decoder_start_token_id=cfg_dict.get(
             "decoder_start_token_id", cfg_dict.get("pad_token_id", 0)
         ),
@@ -295,7 +256,3 @@ def build(cfg_dict: dict[str, Any], weights: Weights, source: str, convert: Laye
         head_dim=cfg.d_kv,
     )
     return T5(cfg, weights, info, convert)
-
-
-def _first(value: int | list[int]) -> int:
-    return value[0] if isinstance(value, list) else value

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.messages import Button, Reply
+from bot.plugins import action_id
 
+#: The task that answers the buttons (``tasks.reminders`` takes its name from here).
+REMINDERS_TASK = "remind"
 #: Later than this, the message says by how much.
 ON_TIME = timedelta(minutes=1)
 
@@ -34,9 +37,9 @@ def delivery(
         if late_by >= ON_TIME:
             body += f" (late by {humanize(late_by)})"
     buttons = (
-        Button("Snooze 10 min", f"remind:snooze:{reminder_id}:10m"),
-        Button("Snooze 1 h", f"remind:snooze:{reminder_id}:1h"),
-        Button("Done", f"remind:done:{reminder_id}"),
+        Button("Snooze 10 min", action_id(REMINDERS_TASK, "snooze", f"{reminder_id}:10m")),
+        Button("Snooze 1 h", action_id(REMINDERS_TASK, "snooze", f"{reminder_id}:1h")),
+        Button("Done", action_id(REMINDERS_TASK, "done", str(reminder_id))),
     )
     return Reply(body, buttons=buttons)
 

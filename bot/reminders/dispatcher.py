@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.messages import Address
 from bot.reminders.delivery import delivery
 from bot.reminders.occurrence import next_occurrence
-from bot.transports.base import ChatUnavailable, DeliveryError, UnknownPlatform, mark_unavailable
+from bot.transports.base import ChatUnavailable, DeliveryError, UnknownPlatform
 from storage import reminders as store
 from storage.models import ReminderStatus
 
@@ -352,9 +352,7 @@ class ReminderDispatcher:
         for claimed, outcome in outcomes:
             if outcome.kind == "unavailable":
                 address = Address(claimed.platform, claimed.chat_external_id, claimed.thread_id)
-                paused = await mark_unavailable(self.services.db, address, str(outcome.error))
-                log.info("chat %s refuses the bot (%s): paused %d reminders",
-                         address, outcome.error, paused)  # fmt: skip
+                await self.services.replier.chat_unavailable(address, str(outcome.error))
 
     async def _record_one(
         self,

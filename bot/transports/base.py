@@ -8,13 +8,16 @@ stored addresses. Reminders and tasks reach every platform through
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.messages import Address, Reply
+from bot.messages import Address, IncomingMessage, Reply
 
 if TYPE_CHECKING:
-    from bot.core import Bot
+    from bot.plugins import PluginRegistry
+    from bot.router import Route
     from storage.db import Database
 
 
@@ -30,6 +33,44 @@ class ChatUnavailable(DeliveryError):
     """The platform will not let us post there (bot blocked, kicked, chat gone): do not retry."""
 
 
+class Receiver(Protocol):
+    """What a transport may ask of the core (:class:`bot.core.Bot` is the one implementation).
+
+    Transports depend on this, not on the bot, so the layers point one way: the core
+    knows transports, a transport knows only this interface.
+    """
+
+    @property
+    def db(self) -> Database:
+        """For a transport's own bookkeeping: which update or event ids were handled."""
+        ...
+
+    @property
+    def plugins(self) -> PluginRegistry:
+        """The loaded tasks, for platform menus of commands."""
+        ...
+
+    async def handle(self, message: IncomingMessage, transport: Transport) -> None:
+        """Answer one message; never raises."""
+        ...
+
+    def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run incoming work as a task the bot waits for before it shuts down."""
+        ...
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait (at most ``timeout`` seconds) until tracked work, and what it started, is done."""
+        ...
+
+    def route(self, message: IncomingMessage, transport: Transport) -> Route:
+        """Where ``message`` would go, from its text alone (Slack acks model tasks at once)."""
+        ...
+
+    async def chat_unavailable(self, address: Address, reason: str) -> int:
+        """A chat refuses the bot for good: record it and pause its reminders."""
+        ...
+
+
 class Transport(ABC):
     """One chat platform. Subclasses set ``platform`` and implement the abstract methods."""
 
@@ -42,7 +83,7 @@ class Transport(ABC):
     mention_tokens: tuple[str, ...] = ()
 
     @abstractmethod
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Receiver) -> None:
         """Connect and begin delivering incoming messages to ``bot.handle``; return once running."""
 
     @abstractmethod
@@ -63,6 +104,15 @@ class Transport(ABC):
         :class:`ChatUnavailable` when the chat refuses the bot for good and
         :class:`DeliveryError` for failures worth retrying.
         """
+
+    async def reply(self, message: IncomingMessage, reply: Reply) -> str | None:
+        """Answer ``message``: by default a post into its chat, quoting it where possible.
+
+        A platform whose replies depend on how the message arrived (Slack's slash
+        commands answer through their ack or ``response_url``) overrides this and
+        reads what it needs from ``message.origin``, which it set on receipt.
+        """
+        return await self.send(message.address, reply, reply_to=message.message_id)
 
     async def typing(self, address: Address) -> None:  # noqa: B027 - optional for platforms
         """Show that the bot is working; platforms without such an indication do nothing."""
@@ -106,15 +156,3 @@ class TransportRegistry:
     async def send(self, address: Address, reply: Reply) -> str | None:
         """Post to a stored address through the transport of its platform."""
         return await self.get(address.platform).send(address, reply)
-
-
-async def mark_unavailable(db: Database, address: Address, reason: str) -> int:
-    """Record that a chat refuses the bot and pause its reminders; returns how many were paused.
-
-    Called wherever a send raised :class:`ChatUnavailable` (replies and reminders alike),
-    so a blocked bot stops retrying everywhere at once.
-    """
-    from storage.people import mark_chat_unavailable
-
-    async with db.session() as session:
-        return await mark_chat_unavailable(session, address.platform, address.chat_id, reason)

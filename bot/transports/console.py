@@ -11,14 +11,11 @@ import asyncio
 import getpass
 import sys
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from bot.formatting import PLAIN, MarkupStyle, render
 from bot.messages import Address, ChatKind, IncomingMessage, Reply
-from bot.transports.base import Transport
-
-if TYPE_CHECKING:
-    from bot.core import Bot
+from bot.transports.base import Receiver, Transport
 
 CONSOLE_CHAT = "console"
 
@@ -47,7 +44,7 @@ class ConsoleTransport(Transport):
     def __post_init__(self) -> None:
         if self.color is None:
             self.color = self._stream().isatty()
-        self._bot: Bot | None = None
+        self._bot: Receiver | None = None
         self._counter = 0
 
     def _stream(self) -> TextIO:
@@ -55,7 +52,7 @@ class ConsoleTransport(Transport):
         # proxy, which prints above the prompt and redraws it, half-typed input included.
         return self.output if self.output is not None else sys.stdout
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Receiver) -> None:
         self._bot = bot
 
     async def stop(self) -> None:

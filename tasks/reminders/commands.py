@@ -20,6 +20,7 @@ from bot.errors import UsageError, UserError
 from bot.locale import parse_timezone
 from bot.messages import Button, ChatKind, Reply
 from bot.plugins import Task, action, command, dialog_step
+from bot.reminders.delivery import REMINDERS_TASK
 from storage import reminders as store
 from storage.models import Reminder, ReminderStatus
 from storage.people import set_user_setting
@@ -35,8 +36,8 @@ from tasks.reminders.formatting import (
 from tasks.reminders.parsing import (
     ParsedWhen,
     format_local,
-    parse_duration,
     parse_reminder,
+    parse_snooze,
 )
 
 _YES = {"yes", "y", "ok", "okay", "sure", "end it", "stop", "done"}
@@ -44,7 +45,7 @@ _KEEP_DEFAULT = {"", "ok", "okay", "yes", "y", "keep", "default", "fine", "sure"
 
 
 class Reminders(Task):
-    name = "remind"
+    name = REMINDERS_TASK  # the dispatcher's Snooze / Done buttons call this task
     summary = "Reminders for you or the chat, once or repeating, in your time zone."
     usage = (
         "/remind me in 10 minutes to stretch\n"
@@ -194,7 +195,7 @@ class Reminders(Task):
         return f"Cancelled reminder #{reminder.id}: {reminder.text}"
 
     async def _snooze(self, ctx: Context, raw_id: str, span: str) -> str:
-        delay = parse_duration(span)
+        delay = parse_snooze(span)
         until = _now(ctx) + delay
         async with ctx.db.session() as session:
             reminder = await self._find(ctx, session, raw_id)

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button
+from bot.plugins import action_id
+from bot.reminders.delivery import REMINDERS_TASK
 from storage.models import Reminder
 from tasks.reminders.parsing import format_local
 
@@ -81,7 +83,9 @@ def alternative_button(reminder_id: int, alternative: datetime, zone: str) -> Bu
     """The other reading of the request ("03:00 instead of 15:00") as a button."""
     local = alternative.astimezone(ZoneInfo(zone))
     label = f"{local:%a} {local.day} {local:%b}, {local:%H:%M} instead"
-    return Button(label, f"remind:alt:{reminder_id}:{int(alternative.timestamp())}")
+    return Button(
+        label, action_id(REMINDERS_TASK, "alt", f"{reminder_id}:{int(alternative.timestamp())}")
+    )
 
 
 def until(span: timedelta) -> str:

@@ -29,8 +29,8 @@ from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
 from bot.reminders.occurrence import localize, next_occurrence
-from tasks._numbers import check_span
-from tasks.reminders.when import duckling, fallback, impossible, oneoff, relative, schedule
+from tasks._durations import parse_duration
+from tasks.reminders.when import duckling, fallback, impossible, oneoff, schedule
 from tasks.reminders.when.bounds import already_past, format_wall, too_far
 from tasks.reminders.when.languages import language_for
 from tasks.reminders.when.phrase import Phrase
@@ -44,8 +44,8 @@ __all__ = [
     "format_local",
     "localize",
     "next_occurrence",
-    "parse_duration",
     "parse_reminder",
+    "parse_snooze",
 ]
 
 #: The longest snooze; longer ones are new reminders.
@@ -162,20 +162,15 @@ def _past(parsed: ParsedWhen, zone: str) -> str:
     return message
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_snooze(text: str) -> timedelta:
     """A snooze length such as ``10m``, ``1h``, ``2 days`` or ``in 90 minutes``."""
-    cleaned = text.strip().lower().removeprefix("in ").strip()
-    if not re.fullmatch(rf"{relative.SPAN}", cleaned, re.I):
+    cleaned = text.strip().lower().removeprefix("in ")
+    delay = parse_duration(cleaned, longest=MAX_SNOOZE, refusal=_SNOOZE_RANGE)
+    if delay is None:
         raise UsageError(f"I can't read {text.strip()!r} as a duration; try 10m, 1h or 2 days.")
-    pieces = relative.pieces(cleaned)
-    check_span(pieces, MAX_SNOOZE, _SNOOZE_RANGE)
-    if any(unit in ("months", "years") for _, unit in pieces):
+    if delay <= timedelta(0):
         raise UsageError(_SNOOZE_RANGE)
-    calendar, delta = relative.split(pieces)
-    delta += timedelta(days=calendar.days)  # relativedelta keeps weeks as days
-    if delta <= timedelta(0) or delta > MAX_SNOOZE:
-        raise UsageError(_SNOOZE_RANGE)
-    return delta
+    return delay
 
 
 def format_local(moment: datetime, zone: str) -> str:

@@ -10,21 +10,18 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import ChatKind, IncomingMessage
-from bot.plugins import PluginRegistry
+from bot.plugins import PluginRegistry, Task
 from storage.models import DialogState, Message, Reminder, User
-from tasks.core import CoreCommands
-from tests.core.sample_tasks import Ask, Echo, Slow
+from tests.fixtures.tasks import Ask, Echo, Gated, registry
 
 
-def registry(*extra) -> PluginRegistry:
-    reg = PluginRegistry()
-    for task in (CoreCommands(), Echo(), *extra):
-        reg.add(task)
-    return reg
+def with_echo(*extra: Task) -> PluginRegistry:
+    """The core commands, :class:`Echo` and ``extra``: what most tests here talk to."""
+    return registry(Echo(), *extra)
 
 
 async def test_help_lists_every_registered_task(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     reply = await chat.say_one("/help")
     assert "/echo" in reply and "/settings" in reply and "/forget" in reply
     assert "/boom" not in reply  # hidden commands stay out of menus
@@ -33,7 +30,7 @@ async def test_help_lists_every_registered_task(make_chat):
 
 
 async def test_commands_and_aliases_route_to_their_task(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     assert await chat.say("/echo hello world") == ["hello world"]
     assert await chat.say("/say again") == ["again"]
     assert await chat.say("@seqbot /echo mentioned") == ["mentioned"]
@@ -41,38 +38,39 @@ async def test_commands_and_aliases_route_to_their_task(make_chat):
 
 
 async def test_unknown_command_suggests_the_closest(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     reply = await chat.say_one("/ecko hi")
     assert reply == "I don't know /ecko. Did you mean /echo? Send /help for the list of commands."
 
 
 async def test_usage_error_replies_with_usage(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     assert await chat.say_one("/echo") == "Tell me what to repeat.\nUsage:\n/echo <text>"
 
 
 async def test_task_crash_gives_error_id_and_logs_traceback(make_chat, caplog):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     with caplog.at_level(logging.ERROR):
         reply = await chat.say_one("/boom")
     assert "secret internal detail" not in reply and "Traceback" not in reply
     error_id = reply.split("(error ")[1].split(")")[0]
     record = next(r for r in caplog.records if error_id in r.getMessage())
-    assert record.exc_info is not None and "secret internal detail" in str(record.exc_info[1])
+    assert record.exc_info is not None
+    assert (record.exc_info[0], str(record.exc_info[1])) == (RuntimeError, "secret internal detail")
 
 
 async def test_free_text_goes_to_default_task_in_private(make_chat):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     assert await chat.say("what is the answer?") == ["You asked: what is the answer?"]
 
 
 async def test_free_text_without_default_task_gets_a_hint(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     assert await chat.say("hello") == ["I only understand commands here. Try /help."]
 
 
 async def test_group_chatter_is_stored_but_not_answered(make_chat, db):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     group = IncomingMessage(
         "console", "g1", ChatKind.GROUP, "bob", "Bob", "nice weather", addressed=False
     )
@@ -97,12 +95,12 @@ async def test_group_chatter_is_stored_but_not_answered(make_chat, db):
     ],
 )
 async def test_empty_and_control_only_input(make_chat, text, expected):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     assert await chat.say(text) == [expected]
 
 
 async def test_control_characters_and_broken_unicode_are_cleaned(make_chat, db):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     assert await chat.say("/echo a\x00b\x1b[31mc \ud800d") == ["ab[31mc ?d"]
     async with db.session() as session:
         stored = await session.scalar(select(Message.text).order_by(Message.id).limit(1))
@@ -110,7 +108,7 @@ async def test_control_characters_and_broken_unicode_are_cleaned(make_chat, db):
 
 
 async def test_message_over_the_limit_is_refused_and_not_stored(make_chat, db):
-    chat = await make_chat(plugins=registry(), max_message_chars=100)
+    chat = await make_chat(plugins=with_echo(), max_message_chars=100)
     reply = await chat.say_one("/echo " + "x" * 200)
     assert reply == "That message has 206 characters; the limit is 100. Please send a shorter text."
     async with db.session() as session:
@@ -118,7 +116,7 @@ async def test_message_over_the_limit_is_refused_and_not_stored(make_chat, db):
 
 
 async def test_settings_validate_timezone_and_language(make_chat, db):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     assert (
         await chat.say_one("/settings timezone europe/berlin") == "Time zone set to Europe/Berlin."
     )
@@ -138,7 +136,7 @@ async def test_settings_validate_timezone_and_language(make_chat, db):
 
 
 async def test_buttons_route_back_to_the_task(make_chat):
-    chat = await make_chat(plugins=registry())
+    chat = await make_chat(plugins=with_echo())
     [reply] = await chat.console.say("/pick")
     assert reply.buttons[0].action == "echo:chose:red"
     assert await chat.say(f"/press {reply.buttons[0].action}") == ["You chose red."]
@@ -146,16 +144,16 @@ async def test_buttons_route_back_to_the_task(make_chat):
 
 
 async def test_dialog_survives_a_restart(make_chat):
-    first = await make_chat(plugins=registry())
+    first = await make_chat(plugins=with_echo())
     assert await first.say("/survey") == ["What is your favourite colour?"]
     await first.bot.drain()
-    second = await make_chat(plugins=registry())  # a new bot on the same database
+    second = await make_chat(plugins=with_echo())  # a new bot on the same database
     assert await second.say("teal") == ["Noted: teal (for survey)."]
     assert await second.say("teal") == ["I only understand commands here. Try /help."]
 
 
 async def test_expired_dialog_is_not_answered(make_chat, db):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     await chat.say("/survey")
     async with db.session() as session:
         state = await session.scalar(select(DialogState))
@@ -164,16 +162,16 @@ async def test_expired_dialog_is_not_answered(make_chat, db):
 
 
 async def test_a_command_cancels_the_pending_dialog(make_chat):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     await chat.say("/survey")
     await chat.say("/echo something else")
     assert await chat.say("teal") == ["You asked: teal"]
 
 
 async def test_history_is_kept_across_restarts(make_chat, db):
-    first = await make_chat(plugins=registry())
+    first = await make_chat(plugins=with_echo())
     await first.say("/echo one")
-    second = await make_chat(plugins=registry())
+    second = await make_chat(plugins=with_echo())
     await second.say("/echo two")
     async with db.session() as session:
         texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
@@ -181,8 +179,8 @@ async def test_history_is_kept_across_restarts(make_chat, db):
 
 
 async def test_forget_deletes_this_users_data_in_this_chat(make_chat, db):
-    alice = await make_chat(plugins=registry(), user_id="alice")
-    bob = await make_chat(plugins=registry(), user_id="bob")
+    alice = await make_chat(plugins=with_echo(), user_id="alice")
+    bob = await make_chat(plugins=with_echo(), user_id="bob")
     await alice.say("/echo mine")
     await alice.say("/survey")
     await bob.say("/echo his")
@@ -207,7 +205,7 @@ async def test_forget_deletes_this_users_data_in_this_chat(make_chat, db):
 
 
 async def test_retention_by_count(make_chat, db):
-    chat = await make_chat(plugins=registry(), history_max_messages=3)
+    chat = await make_chat(plugins=with_echo(), history_max_messages=3)
     for i in range(4):
         await chat.say(f"/echo {i}")
     async with db.session() as session:
@@ -216,7 +214,7 @@ async def test_retention_by_count(make_chat, db):
 
 
 async def test_retention_by_age(make_chat, db):
-    chat = await make_chat(plugins=registry(), history_max_age_days=1)
+    chat = await make_chat(plugins=with_echo(), history_max_age_days=1)
     await chat.say("/echo old")
     async with db.session() as session:
         for row in (await session.scalars(select(Message))).all():
@@ -228,24 +226,25 @@ async def test_retention_by_age(make_chat, db):
 
 
 async def test_shutdown_lets_replies_in_progress_finish(make_chat, db):
-    slow = Slow()
-    chat = await make_chat(plugins=registry(slow))
-    in_progress = asyncio.create_task(chat.say("/slow"))
+    slow = Gated()
+    chat = await make_chat(plugins=with_echo(slow))
+    in_progress = asyncio.create_task(chat.say("/think tea"))
     await slow.started.wait()
     draining = asyncio.create_task(chat.bot.drain())
-    await asyncio.sleep(0.01)
-    assert not draining.done()
-    assert await chat.say("/echo arrived during shutdown") == []
+    # Tasks start in the order they were created, so drain() has begun before this message.
+    late = asyncio.create_task(chat.say("/echo arrived during shutdown"))
+    assert await late == []  # refused: the shutdown has provably begun...
+    assert not draining.done()  # ...and waits for /think, whose gate is still closed
     slow.gate.set()
     await draining
-    assert await in_progress == ["finished"]
+    assert await in_progress == ["**Thought** about tea"]
     async with db.session() as session:
         texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
-    assert texts == ["/slow", "finished"]
+    assert texts == ["/think tea", "**Thought** about tea"]
 
 
 async def test_mention_is_stripped_before_free_text_reaches_the_default_task(make_chat):
-    chat = await make_chat(plugins=registry(Ask()))
+    chat = await make_chat(plugins=with_echo(Ask()))
     group = IncomingMessage("console", "g1", ChatKind.GROUP, "bob", "Bob", "@seqbot what is T5?")
     await chat.bot.handle(group, chat.console)
     assert [r.text for _, r in chat.console.sent] == ["You asked: what is T5?"]
@@ -254,7 +253,7 @@ async def test_mention_is_stripped_before_free_text_reaches_the_default_task(mak
 async def test_a_command_instead_of_the_zone_answer_says_the_reminder_was_dropped(make_chat, db):
     from tasks.reminders import Reminders
 
-    chat = await make_chat(plugins=registry(Reminders()))
+    chat = await make_chat(plugins=with_echo(Reminders()))
     question = await chat.say_one("/remind me tomorrow at 9 to call Anna")
     assert "Which time zone" in question
     assert "Unknown time zone" in await chat.say_one("Mars/Olympus")  # asked again

@@ -40,9 +40,11 @@ def seqbot(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_chat_command_answers_once_and_exits(seqbot) -> None:
+    """The built-in tasks, loaded through their entry points as `seqbot chat` loads them."""
     result = seqbot("chat", "-c", "/help")
     assert result.returncode == 0, result.stderr
-    assert "What I can do" in result.stdout and "/settings" in result.stdout
+    assert "What I can do" in result.stdout
+    assert "/settings" in result.stdout and "/forget" in result.stdout
 
 
 def test_chat_keeps_settings_and_dialog_state_across_runs(seqbot) -> None:

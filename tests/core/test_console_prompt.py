@@ -20,10 +20,9 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from bot.app import open_bot, start_transport
-from bot.plugins import PluginRegistry
 from bot.transports.console import ConsoleTransport, interactive
-from tasks.core import CoreCommands
 from tasks.reminders import Reminders
+from tests.fixtures.tasks import registry
 
 COLUMNS, ROWS = 80, 24
 HALF_TYPED = "you> /remind lis"
@@ -92,9 +91,7 @@ class Clock:
 async def test_a_due_reminder_prints_above_the_prompt_and_keeps_half_typed_input(
     db, settings, monkeypatch
 ) -> None:
-    plugins = PluginRegistry()
-    plugins.add(CoreCommands())
-    plugins.add(Reminders())
+    plugins = registry(Reminders())
     clock = Clock()
     with terminal_session(monkeypatch) as (terminal, type_keys):
         async with open_bot(settings, db=db, plugins=plugins, with_engine=False) as bot:

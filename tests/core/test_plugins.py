@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.plugins import PluginRegistry, Task, command
-from tests.core.sample_tasks import Echo
+from tests.fixtures.tasks import Echo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +32,9 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     install_fake_distribution(
         tmp_path,
         {
-            "echo": "tests.core.sample_tasks:Echo",
+            "echo": "tests.fixtures.tasks:Echo",
             "broken": "broken_plugin:Task",
-            "notatask": "tests.core.sample_tasks:Button",
+            "notatask": "tests.fixtures.tasks:Button",
         },
     )
     monkeypatch.syspath_prepend(str(tmp_path))

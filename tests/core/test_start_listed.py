@@ -7,16 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.plugins import PluginRegistry
-from tasks.core import CoreCommands
+from tests.fixtures.tasks import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_help_lists_start_with_the_core_commands(make_chat) -> None:
-    registry = PluginRegistry()
-    registry.add(CoreCommands())
-    chat = await make_chat(plugins=registry)
+    chat = await make_chat(plugins=registry())
     lines = (await chat.say_one("/help")).splitlines()
     core = next(line for line in lines if line.startswith("- /help"))
     assert core.startswith("- /help, /settings, /forget, /start: ")

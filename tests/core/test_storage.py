@@ -6,46 +6,45 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from storage import history
-from storage.db import Database, StorageError
+from storage.db import Database, StorageError, alembic_config
 from storage.dialogs import set_dialog, take_dialog
 from storage.models import Chat, Message, Reminder, ReminderStatus, User
 from storage.people import chat_for, mark_chat_unavailable, user_for
 
 
-async def test_times_come_back_as_aware_utc(db: Database) -> None:
-    berlin = timezone(timedelta(hours=1))
+async def record_in_a_new_chat(db: Database, *messages: tuple[str, datetime]) -> int:
+    """Store ``(text, created_at)`` messages in a new console chat; returns the chat's id."""
     async with db.session() as session:
         chat = await chat_for(session, "console", "c1", "private")
         await session.flush()
-        await history.record(
-            session,
-            chat_id=chat.id,
-            user_id=None,
-            author_name="a",
-            text="hi",
-            created_at=datetime(2026, 3, 29, 2, 30, tzinfo=berlin),
-        )
-    async with db.session() as session:
-        stored = await session.scalar(select(Message.created_at))
-    assert stored == datetime(2026, 3, 29, 1, 30, tzinfo=UTC) and stored.tzinfo is not None
-
-
-async def test_naive_datetimes_are_refused(db: Database) -> None:
-    with pytest.raises(Exception, match="naive datetime"):
-        async with db.session() as session:
-            chat = await chat_for(session, "console", "c1", "private")
-            await session.flush()
+        for text, created_at in messages:
             await history.record(
                 session,
                 chat_id=chat.id,
                 user_id=None,
                 author_name="a",
-                text="hi",
-                created_at=datetime(2026, 1, 1),
+                text=text,
+                created_at=created_at,
             )
+        return chat.id
+
+
+async def test_times_come_back_as_aware_utc(db: Database) -> None:
+    berlin = timezone(timedelta(hours=1))
+    await record_in_a_new_chat(db, ("hi", datetime(2026, 3, 29, 2, 30, tzinfo=berlin)))
+    async with db.session() as session:
+        stored = await session.scalar(select(Message.created_at))
+    assert stored == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert stored.utcoffset() == timedelta(0)  # UTC itself, not only the same instant
+
+
+async def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        await record_in_a_new_chat(db, ("hi", datetime(2026, 1, 1)))
 
 
 async def test_users_are_unique_per_platform_even_when_created_concurrently(db: Database) -> None:
@@ -64,21 +63,12 @@ async def test_users_are_unique_per_platform_even_when_created_concurrently(db: 
 
 async def test_recent_returns_newest_oldest_first(db: Database) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    chat_id = await record_in_a_new_chat(
+        db, *((str(i), start + timedelta(minutes=i)) for i in range(5))
+    )
     async with db.session() as session:
-        chat = await chat_for(session, "console", "c1", "private")
-        await session.flush()
-        for i in range(5):
-            await history.record(
-                session,
-                chat_id=chat.id,
-                user_id=None,
-                author_name="a",
-                text=str(i),
-                created_at=start + timedelta(minutes=i),
-            )
-    async with db.session() as session:
-        last3 = await history.recent(session, chat_id=chat.id, limit=3)
-        since = await history.recent(session, chat_id=chat.id, since=start + timedelta(minutes=3))
+        last3 = await history.recent(session, chat_id=chat_id, limit=3)
+        since = await history.recent(session, chat_id=chat_id, since=start + timedelta(minutes=3))
     assert [m.text for m in last3] == ["2", "3", "4"]
     assert [m.text for m in since] == ["3", "4"]
 
@@ -154,9 +144,10 @@ async def test_schema_newer_than_code_is_refused(db: Database) -> None:
 
 
 async def test_upgrade_is_idempotent(db: Database) -> None:
-    before = await db.revision()
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert await db.revision() == ", ".join(sorted(heads))  # the fixture upgraded to the head
     await db.upgrade()
-    assert await db.revision() == before is not None
+    assert await db.revision() == ", ".join(sorted(heads))
 
 
 async def test_unreachable_database_error_masks_the_password() -> None:

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bot.engine import Engine, EngineConfig, GenerationOptions
 from bot.engine.cli import model_app
-
-from .conftest import SENTENCES
+from tests.fixtures.checkpoints import SENTENCES
 
 runner = CliRunner()
+
+
+def generated(path: Path, texts: list[str], max_new_tokens: int) -> list[str]:
+    """What the engine itself answers (float32), one line per text as the command prints."""
+
+    async def run() -> list[str]:
+        engine = Engine.load(str(path), EngineConfig(int8=False))
+        try:
+            opts = GenerationOptions(max_new_tokens=max_new_tokens)
+            return [r.text.replace("\n", " ") for r in await engine.generate_batch(texts, opts)]
+        finally:
+            await engine.stop()
+
+    return asyncio.run(run())
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +51,7 @@ def test_generate_prints_one_line_per_input(flan_dir: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert len(result.stdout.splitlines()) == 2
+    assert result.stdout.splitlines() == generated(flan_dir, [SENTENCES[0], "hi"], 5)
 
 
 def test_generate_reads_stdin_and_supports_beams(marian_dir: Path) -> None:

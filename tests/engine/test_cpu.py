@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.engine import Engine, EngineError
+from bot.engine import Engine, EngineConfig, EngineError
 from bot.engine.cli import model_app
 from bot.engine.cpu import INT8_PATH_ENV, choose_int8_path, parse_cpuinfo
 
@@ -92,7 +92,7 @@ def test_engine_start_logs_its_int8_path_once(
     flan_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="bot.engine"):
-        engine = Engine.load(str(flan_dir), int8=True, int8_path="avx2")
+        engine = Engine.load(str(flan_dir), EngineConfig(int8=True, int8_path="avx2"))
     lines = [r.getMessage() for r in caplog.records if "int8 path" in r.getMessage()]
     assert len(lines) == 1
     assert "fbgemm-avx2 (reduce_range)" in lines[0]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, GenerationOptions
+from bot.engine import Engine, EngineConfig, GenerationOptions
 from bot.engine import cache as cache_module
 from bot.engine.cache import _groups
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES
 from .test_equality import reference
 
 
@@ -30,7 +30,7 @@ async def test_grouped_cross_attention_gives_the_same_tokens(
     monkeypatch.setattr(cache_module, "GROUP_CALL_COST", 0)
     path: Path = request.getfixturevalue(fixture)
     texts = [SENTENCES[0], "hi", SENTENCES[3] + " " + SENTENCES[4], SENTENCES[6]]
-    engine = Engine.load(str(path), int8=False, max_batch=8)
+    engine = Engine.load(str(path), EngineConfig(int8=False, max_batch=8))
     try:
         results = await engine.generate_batch(texts, GenerationOptions(max_new_tokens=8))
         for text, result in zip(texts, results, strict=True):

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from bot.engine import Engine, GenerationOptions
+from bot.engine import Engine, EngineConfig, GenerationOptions
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES, hf_model
+from .conftest import hf_model
 
 MIXED = [SENTENCES[0], "hi", SENTENCES[3] + " " + SENTENCES[4], "translate: cats", SENTENCES[6]]
 
@@ -32,7 +33,7 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 async def engine(model_dir: Path):
-    engine = Engine.load(str(model_dir), int8=False, max_batch=8)
+    engine = Engine.load(str(model_dir), EngineConfig(int8=False, max_batch=8))
     yield engine
     await engine.stop()
 

@@ -14,11 +14,20 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from bot.engine import Engine, EngineError, EnginePool, GenerationOptions, ModelNotAvailable
+from bot.engine import (
+    Engine,
+    EngineConfig,
+    EngineError,
+    EnginePool,
+    GenerationOptions,
+    ModelNotAvailable,
+)
 from bot.engine.cpu import INT8_PATH_ENV, choose_int8_path
 from bot.errors import ServiceUnavailable, UserError
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES, hf_model
+from .conftest import assert_well_formed, hf_model
+from .test_equality import reference
 
 OPTS = GenerationOptions(max_new_tokens=8)
 
@@ -31,7 +40,7 @@ def copy_without_weights(src: Path, dst: Path) -> Path:
 
 
 async def generate(path: Path, text: str = SENTENCES[0], **kwargs: object) -> list[int]:
-    engine = Engine.load(str(path), **kwargs)  # type: ignore[arg-type]
+    engine = Engine.load(str(path), EngineConfig(**kwargs))  # type: ignore[arg-type]
     try:
         return (await engine.generate(text, OPTS)).token_ids
     finally:
@@ -80,7 +89,7 @@ def test_missing_weights_and_tensors_are_named(flan_dir: Path, tmp_path: Path) -
 def test_missing_model_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotAvailable) as info:
-        Engine.load("google/flan-t5-small", cache_dir=str(tmp_path))
+        Engine.load("google/flan-t5-small", EngineConfig(cache_dir=str(tmp_path)))
     assert isinstance(info.value, UserError)
     assert "seqbot model pull google/flan-t5-small" in str(info.value)
     assert "SEQBOT_MODEL" in str(info.value)
@@ -101,8 +110,8 @@ DRIFT_CANDIDATES = ["the house is wonderful", "a small model", "remind me tomorr
 
 async def int8_drift(path: Path, int8_path: str) -> float:
     """Mean |log-prob| difference per token between float32 and int8, over 18 pairs."""
-    fp32 = Engine.load(str(path), int8=False)
-    int8 = Engine.load(str(path), int8=True, int8_path=int8_path)
+    fp32 = Engine.load(str(path), EngineConfig(int8=False))
+    int8 = Engine.load(str(path), EngineConfig(int8=True, int8_path=int8_path))
     assert int8.int8
     diffs: list[float] = []
     try:
@@ -111,7 +120,8 @@ async def int8_drift(path: Path, int8_path: str) -> float:
             approx = await int8.score(source, DRIFT_CANDIDATES)
             for a, b in zip(exact, approx, strict=True):
                 diffs += (torch.tensor(a.token_logprobs) - torch.tensor(b.token_logprobs)).tolist()
-        assert (await int8.generate(SENTENCES[1], OPTS)).token_ids
+        result = await int8.generate(SENTENCES[1], OPTS)
+        assert_well_formed(int8, result, OPTS.max_new_tokens)
     finally:
         await fp32.stop()
         await int8.stop()
@@ -160,28 +170,30 @@ def test_auto_int8_path_is_accurate_on_avx2_kernels(flan_dir: Path) -> None:
 async def test_pool_loads_once_and_evicts_least_recently_used(
     t5_dir: Path, flan_dir: Path, marian_dir: Path
 ) -> None:
-    pool = EnginePool(str(flan_dir), int8=False, max_loaded=2)
+    pool = EnginePool(EngineConfig(int8=False), str(flan_dir), max_loaded=2)
     first, again = await asyncio.gather(pool.get(), pool.get(str(flan_dir)))
     assert first is again
     await pool.get(str(t5_dir))
     await pool.get()  # flan becomes most recent
     await pool.get(str(marian_dir))
     assert pool.loaded == [str(flan_dir), str(marian_dir)]
-    assert (await first.generate("hi", OPTS)).token_ids is not None
+    expected = reference(flan_dir, first, "hi", max_new_tokens=OPTS.max_new_tokens)
+    assert (await first.generate("hi", OPTS)).token_ids == expected
     await pool.close()
 
 
 async def test_an_evicted_engine_refuses_work_instead_of_restarting(
     t5_dir: Path, flan_dir: Path
 ) -> None:
-    pool = EnginePool(str(flan_dir), int8=False, max_loaded=1)
+    pool = EnginePool(EngineConfig(int8=False), str(flan_dir), max_loaded=1)
     evicted = await pool.get()
     await pool.get(str(t5_dir))
     with pytest.raises(ServiceUnavailable, match="please try again"):
         await evicted.generate("hi", OPTS)
     fresh = await pool.get()
     assert fresh is not evicted
-    assert (await fresh.generate("hi", OPTS)).token_ids is not None
+    expected = reference(flan_dir, fresh, "hi", max_new_tokens=OPTS.max_new_tokens)
+    assert (await fresh.generate("hi", OPTS)).token_ids == expected
     await pool.close()
     with pytest.raises(ServiceUnavailable, match="please try again"):
         await fresh.generate("hi", OPTS)

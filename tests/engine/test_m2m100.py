@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from bot.engine import Engine, EngineError, GenerationOptions
+from bot.engine import Engine, EngineConfig, EngineError, GenerationOptions
+from tests.fixtures.checkpoints import NLLB_LANGUAGES, SENTENCES, tiny_nllb
 
-from .conftest import NLLB_LANGUAGES, SENTENCES, _nllb, hf_model
+from .conftest import hf_model
 from .test_loading import DRIFT_BOUND, fbgemm_has_vnni
 
 PAIRS = [
@@ -26,7 +27,7 @@ PAIRS = [
 
 @pytest.fixture
 async def nllb(nllb_dir: Path):
-    engine = Engine.load(str(nllb_dir), int8=False, max_batch=16)
+    engine = Engine.load(str(nllb_dir), EngineConfig(int8=False, max_batch=16))
     yield engine
     await engine.stop()
 
@@ -61,7 +62,7 @@ def options(source: str, target: str, **kwargs: object) -> GenerationOptions:
 
 def test_languages_are_the_tokenizers_codes(nllb: Engine, t5_dir: Path) -> None:
     assert nllb.languages == frozenset(NLLB_LANGUAGES)
-    assert Engine.load(str(t5_dir), int8=False).languages == frozenset()
+    assert Engine.load(str(t5_dir), EngineConfig(int8=False)).languages == frozenset()
 
 
 def test_source_is_language_token_pieces_eos(nllb: Engine, nllb_dir: Path) -> None:
@@ -164,8 +165,8 @@ async def test_scores_match_transformers_after_the_language_token(
 async def test_int8_stays_close_to_float32(nllb_dir: Path, int8_path: str) -> None:
     if int8_path == "vnni" and not fbgemm_has_vnni():
         pytest.skip("fbgemm runs no VNNI kernels on this CPU; full range would saturate")
-    fp32 = Engine.load(str(nllb_dir), int8=False)
-    int8 = Engine.load(str(nllb_dir), int8=True, int8_path=int8_path)
+    fp32 = Engine.load(str(nllb_dir), EngineConfig(int8=False))
+    int8 = Engine.load(str(nllb_dir), EngineConfig(int8=True, int8_path=int8_path))
     assert int8.int8 and int8.languages == fp32.languages
     candidates = ["the house is wonderful", "a small model", "remind me tomorrow"]
     diffs: list[float] = []
@@ -193,7 +194,7 @@ async def test_unknown_codes_and_languages_without_codes_are_refused(
         await nllb.score("hi", ["a"], source_language="xx_Yyyy")
     with pytest.raises(ValueError, match="target_language must be a language code"):
         await nllb.generate("hi", GenerationOptions(target_language=" "))
-    t5 = Engine.load(str(t5_dir), int8=False)
+    t5 = Engine.load(str(t5_dir), EngineConfig(int8=False))
     with pytest.raises(ValueError, match=r"target_language 'deu_Latn': .* has no language codes"):
         await t5.generate("hi", GenerationOptions(target_language="deu_Latn"))
     with pytest.raises(ValueError, match="has no language codes"):
@@ -203,12 +204,12 @@ async def test_unknown_codes_and_languages_without_codes_are_refused(
 
 async def test_untied_output_head(tmp_path: Path) -> None:
     """tie_word_embeddings=false: the checkpoint's own lm_head, as transformers loads it."""
-    path = _nllb(tmp_path / "untied", seed=9, tied=False)
+    path = tiny_nllb(tmp_path / "untied", seed=9, tied=False)
     from safetensors import safe_open
 
     with safe_open(str(path / "model.safetensors"), framework="pt") as f:
         assert "lm_head.weight" in f.keys()  # noqa: SIM118 (safe_open has no __contains__)
-    engine = Engine.load(str(path), int8=False)
+    engine = Engine.load(str(path), EngineConfig(int8=False))
     try:
         text, source, target = PAIRS[0]
         result = await engine.generate(text, options(source, target, max_new_tokens=12))
@@ -229,7 +230,7 @@ def hf_m2m100_tokenizer(path: Path, src_lang: str):  # type: ignore[no-untyped-d
 
 
 def test_m2m100_tokenizer_matches_transformers(m2m100_spm_dir: Path) -> None:
-    engine = Engine.load(str(m2m100_spm_dir), int8=False)
+    engine = Engine.load(str(m2m100_spm_dir), EngineConfig(int8=False))
     assert len(engine.languages) == 100 and "__de__" in engine.languages
     reference = hf_m2m100_tokenizer(m2m100_spm_dir, "de")
     for text in [*SENTENCES[:4], "über größe ✓ cats"]:
@@ -244,7 +245,7 @@ def test_m2m100_tokenizer_matches_transformers(m2m100_spm_dir: Path) -> None:
 
 
 async def test_m2m100_generation_matches(m2m100_spm_dir: Path) -> None:
-    engine = Engine.load(str(m2m100_spm_dir), int8=False)
+    engine = Engine.load(str(m2m100_spm_dir), EngineConfig(int8=False))
     try:
         for text, source, target in [(SENTENCES[0], "en", "fr"), ("hi", "__de__", "__zh__")]:
             result = await engine.generate(text, options(source, target, max_new_tokens=10))
@@ -260,19 +261,19 @@ def test_m2m100_tokenizer_files_are_named(m2m100_spm_dir: Path, tmp_path: Path) 
     path = shutil.copytree(m2m100_spm_dir, tmp_path / "m2m")
     (path / "vocab.json").unlink()
     with pytest.raises(EngineError, match=r"sentencepiece\.bpe\.model needs vocab\.json"):
-        Engine.load(str(path), int8=False)
+        Engine.load(str(path), EngineConfig(int8=False))
     (path / "sentencepiece.bpe.model").unlink()
     with pytest.raises(
         EngineError, match=r"no tokenizer found \(expected tokenizer.json or sentencepiece"
     ):
-        Engine.load(str(path), int8=False)
+        Engine.load(str(path), EngineConfig(int8=False))
 
 
 def test_wmt21_language_codes(m2m100_spm_dir: Path, tmp_path: Path) -> None:
     path = shutil.copytree(m2m100_spm_dir, tmp_path / "wmt21")
     config = json.loads((path / "tokenizer_config.json").read_text())
     (path / "tokenizer_config.json").write_text(json.dumps(config | {"language_codes": "wmt21"}))
-    engine = Engine.load(str(path), int8=False)
+    engine = Engine.load(str(path), EngineConfig(int8=False))
     vocab = len(json.loads((path / "vocab.json").read_text()))
     assert engine.tokenizer.language_ids["__en__"] == vocab
     assert engine.tokenizer.language_ids["__de__"] == vocab + 7

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from bot.engine import Engine, GenerationOptions
-from bot.engine import scheduler as scheduler_module
+from bot.engine import Engine, EngineConfig, GenerationOptions
+from bot.engine import runner as runner_module
 from bot.engine.cache import KVCache
 from bot.engine.layers import Embedding, Linear, iter_parts
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES
+from .conftest import assert_well_formed
 
 MiB = 1024 * 1024
 
@@ -49,10 +50,12 @@ async def test_a_loaded_engine_keeps_no_view_of_the_checkpoint_file(
     flan_dir: Path, int8: bool
 ) -> None:
     """A tensor kept as a view into the file once kept the whole mapping resident."""
-    engine = Engine.load(str(flan_dir), int8=int8)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=int8))
     try:
         assert str(flan_dir / "model.safetensors") not in mapped_files()
-        assert (await engine.generate(SENTENCES[0], GenerationOptions(max_new_tokens=4))).text
+        result = await engine.generate(SENTENCES[0], GenerationOptions(max_new_tokens=4))
+        assert_well_formed(engine, result, 4)
+        assert result.text  # these four tokens are words, not only special tokens
     finally:
         await engine.stop()
 
@@ -62,13 +65,13 @@ async def test_an_int8_model_keeps_no_float_weights(
     fixture: str, request: pytest.FixtureRequest
 ) -> None:
     """Every linear layer and embedding table is int8 once loaded (no float originals)."""
-    engine = Engine.load(str(request.getfixturevalue(fixture)), int8=True)
+    engine = Engine.load(str(request.getfixturevalue(fixture)), EngineConfig(int8=True))
     try:
         assert engine.int8
         assert not list(iter_parts(engine.model, Linear))
         assert not list(iter_parts(engine.model, Embedding))
         result = await engine.generate(SENTENCES[1], GenerationOptions(max_new_tokens=4))
-        assert result.finish_reason in ("eos", "length")  # and it still runs
+        assert_well_formed(engine, result, 4)  # and it still runs
     finally:
         await engine.stop()
 
@@ -98,13 +101,13 @@ def test_untouched_cache_rows_cost_no_memory_and_freed_rows_are_given_back() -> 
 async def test_finished_long_requests_give_their_cache_rows_back(
     flan_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scheduler_module, "KEEP_SOURCE", 16)
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=8)
+    monkeypatch.setattr(runner_module, "KEEP_SOURCE", 16)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=8))
     opts = GenerationOptions(max_new_tokens=6)
     await engine.generate_batch([" ".join(SENTENCES)] * 8, opts)
     await engine.stop()  # results reach callers before the step's compaction ends
     assert engine.stats()["active_sequences"] == 0
-    assert resident_bytes(engine._scheduler.cache.cross_k) == 0
+    assert resident_bytes(engine._scheduler.runner.cache.cross_k) == 0
 
 
 async def test_chunked_prefill_gives_the_same_tokens(
@@ -113,14 +116,14 @@ async def test_chunked_prefill_gives_the_same_tokens(
     """Sources encoded in several small chunks decode exactly as one at a time."""
     texts = [SENTENCES[i % len(SENTENCES)] * (1 + i % 3) for i in range(7)]
     opts = GenerationOptions(max_new_tokens=8)
-    alone = Engine.load(str(flan_dir), int8=False)
+    alone = Engine.load(str(flan_dir), EngineConfig(int8=False))
     try:
         expected = [(await alone.generate(t, opts)).token_ids for t in texts]
     finally:
         await alone.stop()
-    monkeypatch.setattr(scheduler_module, "PREFILL_CHUNK_TOKENS", 40)
+    monkeypatch.setattr(runner_module, "PREFILL_CHUNK_TOKENS", 40)
     encoded: list[int] = []
-    chunked = Engine.load(str(flan_dir), int8=False)
+    chunked = Engine.load(str(flan_dir), EngineConfig(int8=False))
     original = chunked.model.encode
     monkeypatch.setattr(
         chunked.model,
@@ -163,10 +166,10 @@ async def test_rows_of_usual_length_stay_warm_for_the_next_request(
     flan_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Giving pages back and faulting them in again per request cost 15-20% throughput."""
-    monkeypatch.setattr(scheduler_module, "KEEP_SOURCE", 10_000)
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=8)
+    monkeypatch.setattr(runner_module, "KEEP_SOURCE", 10_000)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=8))
     await engine.generate_batch([" ".join(SENTENCES)] * 8, GenerationOptions(max_new_tokens=6))
     await engine.stop()
-    cache = engine._scheduler.cache
+    cache = engine._scheduler.runner.cache
     assert engine.stats()["active_sequences"] == 0
     assert resident_bytes(cache.cross_k) >= cache.cross_k.numel() * 4 // 4

@@ -10,11 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, EngineBusy, EngineError, EngineTimeout, GenerationOptions, decoding
+from bot.engine import (
+    Engine,
+    EngineBusy,
+    EngineConfig,
+    EngineError,
+    EngineTimeout,
+    GenerationOptions,
+    decoding,
+)
 from bot.engine.scheduler import on_torch_thread
 from bot.errors import ServiceUnavailable
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES
+from .test_equality import reference
 
 LONG = GenerationOptions(max_new_tokens=400, min_new_tokens=400)
 
@@ -55,7 +64,7 @@ async def submitted() -> None:
 
 @pytest.fixture
 async def engine(flan_dir: Path):
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=8, max_queue=4)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=8, max_queue=4))
     yield engine
     await engine.stop()
 
@@ -100,21 +109,21 @@ async def test_timeout_raises_a_user_error_and_frees_the_slot(engine: Engine) ->
 
 
 async def test_full_queue_says_busy_and_the_rest_complete(flan_dir: Path) -> None:
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=1, max_queue=2)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=1, max_queue=2))
     try:
         opts = GenerationOptions(max_new_tokens=40, min_new_tokens=40)
         tasks = [asyncio.create_task(engine.generate(SENTENCES[i], opts)) for i in range(4)]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        busy = [r for r in results if isinstance(r, EngineBusy)]
-        done = [r for r in results if not isinstance(r, BaseException)]
-        assert busy and done and len(busy) + len(done) == 4
-        assert str(busy[0]) == "The language model is busy right now; please try again in a minute."
+        *done, busy = await asyncio.gather(*tasks, return_exceptions=True)
+        # The first takes the one row, the next two wait, the fourth finds the queue full.
+        assert isinstance(busy, EngineBusy)
+        assert str(busy) == "The language model is busy right now; please try again in a minute."
+        assert [len(r.token_ids) for r in done] == [40, 40, 40]
     finally:
         await engine.stop()
 
 
 async def test_a_failing_request_does_not_take_down_the_others(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, flan_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = decoding.Greedy.select
 
@@ -132,7 +141,8 @@ async def test_a_failing_request_does_not_take_down_the_others(
         return_exceptions=True,
     )
     assert isinstance(results[1], EngineError)
-    assert all(len(r.token_ids) <= 6 for r in (results[0], results[2]))
+    for i in (0, 2):
+        assert results[i].token_ids == reference(flan_dir, engine, SENTENCES[i], max_new_tokens=6)
     assert engine.stats()["failed"] == 1
 
 
@@ -162,18 +172,19 @@ async def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
     assert top1.token_ids == greedy.token_ids
 
 
-async def test_stats_and_restart(engine: Engine) -> None:
+async def test_stats_and_restart(engine: Engine, flan_dir: Path) -> None:
     await engine.generate("hi", GenerationOptions(max_new_tokens=4, min_new_tokens=4))
     await wait_until(lambda: engine.stats()["tokens"] == 4)  # counted after results are handed back
     stats = engine.stats()
     assert {"queue_depth", "active_sequences", "tokens_per_second", "requests"} <= stats.keys()
     assert stats["requests"] == 1 and stats["tokens"] == 4
     await engine.stop()
-    assert (await engine.generate("hi", GenerationOptions(max_new_tokens=2))).token_ids
+    result = await engine.generate("hi", GenerationOptions(max_new_tokens=2))
+    assert result.token_ids == reference(flan_dir, engine, "hi", max_new_tokens=2)
 
 
 async def test_a_burst_fills_the_free_rows_and_only_waiting_requests_count(flan_dir: Path) -> None:
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=32, max_queue=4)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=32, max_queue=4))
     opts = GenerationOptions(max_new_tokens=2)
     try:
         with model_thread_paused():
@@ -186,15 +197,17 @@ async def test_a_burst_fills_the_free_rows_and_only_waiting_requests_count(flan_
             assert len(refused) == 64 - 32 - 4  # 32 free rows taken at once, 4 wait
             assert engine.stats()["queue_depth"] == 4
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        answered = [r for r in results if not isinstance(r, BaseException)]
-        assert len(answered) == 36
+        assert [not isinstance(r, BaseException) for r in results] == [True] * 36 + [False] * 28
+        expected = [reference(flan_dir, engine, text, max_new_tokens=2) for text in SENTENCES]
+        for i, result in enumerate(results[:36]):
+            assert result.token_ids == expected[i % len(SENTENCES)]
         assert engine.stats()["queue_depth"] == 0
     finally:
         await engine.stop()
 
 
 async def test_cancelled_requests_leave_the_count_at_once(flan_dir: Path) -> None:
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=2, max_queue=2)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=2, max_queue=2))
     opts = GenerationOptions(max_new_tokens=2)
     try:
         with model_thread_paused():
@@ -214,13 +227,14 @@ async def test_cancelled_requests_leave_the_count_at_once(flan_dir: Path) -> Non
             await submitted()
             assert not any(t.done() for t in more)  # room for two waiting again
         done = await asyncio.gather(running[1], waiting[1], *more)
-        assert all(r.token_ids is not None for r in done)
+        expected = reference(flan_dir, engine, "hi", max_new_tokens=2)
+        assert [r.token_ids for r in done] == [expected] * 4
     finally:
         await engine.stop()
 
 
 async def test_timed_out_requests_leave_the_count_at_once(flan_dir: Path) -> None:
-    engine = Engine.load(str(flan_dir), int8=False, max_batch=1, max_queue=1)
+    engine = Engine.load(str(flan_dir), EngineConfig(int8=False, max_batch=1, max_queue=1))
     opts = GenerationOptions(max_new_tokens=2)
     try:
         with model_thread_paused():
@@ -232,7 +246,8 @@ async def test_timed_out_requests_leave_the_count_at_once(flan_dir: Path) -> Non
             waiting = asyncio.create_task(engine.generate("hi", opts))
             await submitted()
             assert not waiting.done() and engine.stats()["queue_depth"] == 1
-        assert (await running).token_ids is not None
-        assert (await waiting).token_ids is not None
+        expected = reference(flan_dir, engine, "hi", max_new_tokens=2)
+        assert (await running).token_ids == expected
+        assert (await waiting).token_ids == expected
     finally:
         await engine.stop()

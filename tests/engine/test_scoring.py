@@ -7,10 +7,11 @@ import asyncio
 import pytest
 import torch
 
-from bot.engine import Engine, EngineError, GenerationOptions, scheduler
+from bot.engine import Engine, EngineConfig, EngineError, GenerationOptions, runner, scheduler
 from bot.engine.options import ScoreResult
+from bot.engine.request import ScoreRequest, score_pass_cost
+from tests.fixtures.checkpoints import SENTENCES
 
-from .conftest import SENTENCES
 from .test_scheduler import model_thread_paused, submitted
 
 # Sources and candidates of different lengths and counts, so padding is exercised on both
@@ -33,7 +34,9 @@ CASES: list[tuple[str, list[str]]] = [
 
 @pytest.fixture(params=["t5_dir", "flan_dir", "marian_dir", "bart_dir"])
 async def engine(request: pytest.FixtureRequest):
-    engine = Engine.load(str(request.getfixturevalue(request.param)), int8=False, max_batch=16)
+    engine = Engine.load(
+        str(request.getfixturevalue(request.param)), EngineConfig(int8=False, max_batch=16)
+    )
     yield engine
     await engine.stop()
 
@@ -82,7 +85,7 @@ async def test_concurrent_scores_share_passes_and_match_scoring_alone(engine: En
 
 async def test_without_a_size_cap_each_step_scores_in_one_pass(engine: Engine) -> None:
     alone = await one_at_a_time(engine, CASES)
-    engine._scheduler.score_pass_tokens = 1 << 30
+    engine._scheduler.runner.score_pass_tokens = 1 << 30
     together = await burst(engine, [engine.score(s, c) for s, c in CASES])
     assert engine.stats()["score_passes"] - len(CASES) <= 2  # one per step
     for got, want in zip(together, alone, strict=True):
@@ -157,7 +160,7 @@ async def test_the_token_budget_splits_a_large_burst_into_several_passes(
 ) -> None:
     cases = [(SENTENCES[i], ["positive", "negative", "neutral"]) for i in range(6)]
     alone = await one_at_a_time(engine, cases)
-    costs = [engine._scheduler._score_pass_cost([_request(engine, *c)]) for c in cases]
+    costs = [score_pass_cost([_request(engine, *c)]) for c in cases]
     # A pass costs at least the sum of its requests alone, so no three fit in one.
     monkeypatch.setattr(scheduler, "ADMIT_TOKEN_BUDGET", min(costs) * 3 - 1)
     before = engine.stats()["score_passes"]
@@ -180,7 +183,7 @@ async def test_a_pass_split_into_small_decoder_calls_gives_the_same_numbers(
         return decode_full(*args)
 
     monkeypatch.setattr(engine.model, "decode_full", counted)
-    monkeypatch.setattr(scheduler, "SCORE_LOGITS_BYTES", 1)  # one (request, candidate) a call
+    monkeypatch.setattr(runner, "SCORE_LOGITS_BYTES", 1)  # one (request, candidate) a call
     together = await burst(engine, [engine.score(s, c) for s, c in CASES])
     assert calls == sum(len(c) for _, c in CASES)
     for got, want in zip(together, alone, strict=True):
@@ -188,7 +191,7 @@ async def test_a_pass_split_into_small_decoder_calls_gives_the_same_numbers(
 
 
 async def test_max_score_batch_one_runs_a_pass_per_request(engine: Engine) -> None:
-    engine._scheduler.max_score_batch = 1
+    engine._scheduler.runner.max_score_batch = 1
     alone = await one_at_a_time(engine, CASES[:5])
     together = await burst(engine, [engine.score(s, c) for s, c in CASES[:5]])
     assert engine.stats()["score_passes"] == 10
@@ -199,26 +202,26 @@ async def test_max_score_batch_one_runs_a_pass_per_request(engine: Engine) -> No
 async def test_passes_group_similar_lengths_within_the_caps(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sched = engine._scheduler
+    model_runner = engine._scheduler.runner
     passes: list[list[int]] = []
     monkeypatch.setattr(
-        sched, "_score", lambda group: passes.append([len(r.source) for r in group])
+        model_runner, "_score", lambda group: passes.append([len(r.source) for r in group])
     )
     loop = asyncio.get_running_loop()
 
-    def requests() -> list[scheduler.Request]:
+    def requests() -> list[ScoreRequest]:
         return [
-            scheduler.Request("score", [5] * n, loop, loop.create_future(), candidates=[[7]])
+            ScoreRequest([5] * n, loop, loop.create_future(), candidates=[[7]])
             for n in (30, 5, 31, 6, 29, 7)
         ]
 
     # 3 requests of 31 tokens cost 31 x (3 + 3) + 3 = 189; with 29 the short ones cost 236.
-    sched.score_pass_tokens = 200
-    sched._score_batch(requests())
+    model_runner.score_pass_tokens = 200
+    model_runner._score_batch(requests())
     assert passes == [[5, 6, 7], [29, 30, 31]]
     passes.clear()
-    sched.max_score_batch = 2
-    sched._score_batch(requests())
+    model_runner.max_score_batch = 2
+    model_runner._score_batch(requests())
     assert passes == [[5, 6], [7, 29], [30, 31]]
 
 
@@ -226,16 +229,15 @@ def test_a_pass_costs_its_padded_tokens() -> None:
     loop = asyncio.new_event_loop()
     try:
 
-        def req(source: int, *candidates: int) -> scheduler.Request:
-            return scheduler.Request(
-                "score",
+        def req(source: int, *candidates: int) -> ScoreRequest:
+            return ScoreRequest(
                 [5] * source,
                 loop,
                 loop.create_future(),
                 candidates=[[7] * n for n in candidates],
             )
 
-        cost = scheduler.Scheduler._score_pass_cost
+        cost = score_pass_cost
         assert cost([]) == 0
         # encoder 10 + 3 pairs x 10 projected source states + 3 pairs x 2 candidate tokens
         assert cost([req(10, 1, 2, 1)]) == 10 + 30 + 6
@@ -245,10 +247,9 @@ def test_a_pass_costs_its_padded_tokens() -> None:
         loop.close()
 
 
-def _request(engine: Engine, source: str, candidates: list[str]) -> scheduler.Request:
+def _request(engine: Engine, source: str, candidates: list[str]) -> ScoreRequest:
     loop = asyncio.get_running_loop()
-    return scheduler.Request(
-        "score",
+    return ScoreRequest(
         engine._source(source)[0],
         loop,
         loop.create_future(),

@@ -15,7 +15,7 @@ import pytest
 
 from bot.errors import UsageError
 from tasks.reminders.formatting import describe_rrule
-from tasks.reminders.parsing import next_occurrence, parse_duration, parse_reminder
+from tasks.reminders.parsing import next_occurrence, parse_reminder, parse_snooze
 
 SAT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # Berlin 10:00, New York 04:00, Tokyo 18:00
 EU_SPRING = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # the day before 02:00 → 03:00 in Berlin
@@ -176,17 +176,18 @@ def test_far_ahead_limit_is_configurable() -> None:
         ("2 days", timedelta(days=2)),
         ("in 90 minutes", timedelta(minutes=90)),
         ("1h 30m", timedelta(minutes=90)),
+        ("1h30m", timedelta(minutes=90)),
         ("half an hour", timedelta(minutes=30)),
     ],
 )
 def test_snooze_durations(text: str, span: timedelta) -> None:
-    assert parse_duration(text) == span
+    assert parse_snooze(text) == span
 
 
 @pytest.mark.parametrize("text", ["soon", "0m", "2 years", "-5m"])
 def test_bad_snooze_durations(text: str) -> None:
     with pytest.raises(UsageError):
-        parse_duration(text)
+        parse_snooze(text)
 
 
 @pytest.mark.parametrize(
@@ -307,7 +308,7 @@ def test_a_span_of_exactly_the_limit_is_accepted() -> None:
 )
 def test_huge_snooze_durations_are_refused(text: str) -> None:
     with pytest.raises(UsageError, match="Snooze for between a minute and a year"):
-        parse_duration(text)
+        parse_snooze(text)
 
 
 # -- issue 11: what people actually type, and never silently wrong ------------------------
@@ -471,7 +472,9 @@ def test_next_friday_on_a_wednesday_is_this_weeks_with_next_weeks_as_the_alterna
     parsed = parse_reminder("next friday review", now=WED, zone=BER)
     assert parsed.due_at == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     assert parsed.alternative == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
-    assert parsed.assumption is not None and "Fri 27 Nov or Fri 4 Dec" in parsed.assumption
+    assert parsed.assumption == (
+        "“next friday” could be Fri 27 Nov or Fri 4 Dec; I picked 09:00 on Fri 27 Nov."
+    )
 
 
 def test_a_repetition_at_an_hour_without_am_or_pm_offers_the_other_half() -> None:

@@ -31,15 +31,18 @@ from pydantic import SecretStr
 
 from bot.app import open_bot, start_transport
 from bot.core import Bot
-from bot.plugins import PluginRegistry, Task
+from bot.plugins import Task
 from bot.settings import Settings
 from bot.transports.slack import SlackTransport
 from storage.db import Database
-from tasks.core import CoreCommands
+from tests.fixtures.tasks import registry
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+#: The ack budget for tests that check /remind's answer in the ack, not the budget: the first
+#: /remind in a process starts the duckling worker, which takes seconds on a busy machine.
+SLOW_START_ACK_BUDGET = 30.0
 BOT_USER = "UBOT"
 TEAM = "T0001"
 
@@ -235,6 +238,11 @@ def signed_headers(
     return headers
 
 
+def section_texts(payload: dict[str, Any]) -> list[str]:
+    """The texts of a message's section blocks: what the user reads, buttons aside."""
+    return [b["text"]["text"] for b in payload.get("blocks", []) if b["type"] == "section"]
+
+
 @dataclass
 class Posted:
     status: int
@@ -370,14 +378,14 @@ async def make_slack(db: Database, settings: Settings, fake_slack: FakeSlack):  
         with_reminders: bool = False,
         **overrides: Any,
     ) -> SlackBot:
-        registry = PluginRegistry()
-        registry.add(CoreCommands())
-        for task in tasks:
-            registry.add(task)
         local = slack_settings(settings, fake_slack, **overrides)
         bot = await stack.enter_async_context(
             open_bot(
-                local, db=db, plugins=registry, with_engine=False, with_reminders=with_reminders
+                local,
+                db=db,
+                plugins=registry(*tasks),
+                with_engine=False,
+                with_reminders=with_reminders,
             )
         )
         transport = SlackTransport(local, ack_budget=ack_budget)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from bot.transports.slack.replies import WORKING
 from bot.transports.slack.transport import NOT_ALLOWED
-from tests.slack.sample_tasks import Echo, Gated
-
-
-def section_texts(payload: dict) -> list[str]:
-    return [b["text"]["text"] for b in payload.get("blocks", []) if b["type"] == "section"]
+from tests.fixtures.tasks import Echo, Gated
+from tests.slack.conftest import section_texts
 
 
 async def test_fast_answer_goes_into_the_ack(make_slack) -> None:

@@ -11,12 +11,8 @@ from sqlalchemy import select
 from bot.messages import Address, Button, Reply
 from bot.transports.base import ChatUnavailable
 from storage.models import Chat, Message, Reminder, ReminderStatus, utcnow
-from tests.slack.conftest import Failure
-from tests.slack.sample_tasks import Echo
-
-
-def section_texts(payload: dict) -> list[str]:
-    return [b["text"]["text"] for b in payload.get("blocks", []) if b["type"] == "section"]
+from tests.fixtures.tasks import Echo
+from tests.slack.conftest import Failure, section_texts
 
 
 async def stored(slack) -> list[Message]:
@@ -141,7 +137,7 @@ async def test_proactive_send_posts_rendered_mrkdwn_with_buttons(make_slack, fak
     ts = await slack.bot.services.transports.send(Address("slack", "C9", "9.0"), reply)
 
     [posted] = fake_slack.called("chat.postMessage")
-    assert ts is not None
+    assert ts == "1700000000.000001"  # the ts Slack gave the message
     assert (posted["channel"], posted["thread_ts"]) == ("C9", "9.0")
     assert section_texts(posted) == ["*Hi* &lt;you&gt; &amp; <https://x.example/a%7Cb|docs> `code`"]
     assert posted["blocks"][-1]["elements"][0]["value"] == "remind:done:7"
@@ -153,7 +149,7 @@ async def test_rate_limited_post_is_retried_after_retry_after(make_slack, fake_s
 
     ts = await slack.bot.services.transports.send(Address("slack", "C1"), Reply("later"))
 
-    assert ts is not None
+    assert ts == "1700000000.000001"  # the ts of the one message that was posted
     assert len(fake_slack.called("chat.postMessage")) == 2
 
 

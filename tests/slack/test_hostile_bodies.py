@@ -9,9 +9,7 @@ corpus stays quick; every failing case is reported by name.
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import gc
 import json
 import logging
 from collections.abc import Iterator
@@ -22,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Message, ProcessedEvent, Reminder
+from tests.fixtures.tasks import Echo
 from tests.slack.conftest import action_payload, command_form, event_body
-from tests.slack.sample_tasks import Echo
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -243,30 +241,3 @@ async def test_a_body_over_the_size_limit_is_refused(make_slack, fake_slack) -> 
 
     assert posted.status == 413
     assert await counts(slack) == (0, 0, 0)
-
-
-async def test_a_failing_background_task_is_logged_not_left_unretrieved(make_slack, caplog) -> None:
-    """An exception in work spawned for a request is logged once, with its traceback.
-
-    Left alone, asyncio reports it only when the task is garbage-collected
-    ("Task exception was never retrieved"), far from its cause, or never.
-    """
-    slack = await make_slack()
-    failed = asyncio.Event()
-
-    async def broken() -> None:
-        failed.set()
-        raise RuntimeError("boom")
-
-    caplog.set_level(logging.INFO)
-    task = slack.transport._spawn(broken())
-    await failed.wait()
-    await asyncio.wait({task})
-    del task
-    gc.collect()
-
-    ours = [r for r in caplog.records if r.name.startswith("bot.transports.slack")]
-    assert [(r.levelno, type(r.exc_info[1]).__name__) for r in ours if r.exc_info] == [
-        (logging.ERROR, "RuntimeError")
-    ]
-    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from storage.models import Reminder, ReminderStatus, utcnow
 from tasks.reminders import Reminders
+from tests.slack.conftest import SLOW_START_ACK_BUDGET, section_texts
 
 
 async def reminder_status(slack) -> ReminderStatus | None:
@@ -15,14 +16,12 @@ async def reminder_status(slack) -> ReminderStatus | None:
         return await session.scalar(select(Reminder.status))
 
 
-def section_texts(payload: dict) -> list[str]:
-    return [b["text"]["text"] for b in payload.get("blocks", []) if b["type"] == "section"]
-
-
 async def test_reminder_is_delivered_to_the_stored_channel_and_done_works(
     make_slack, fake_slack
 ) -> None:
-    slack = await make_slack(tasks=[Reminders()], with_reminders=True)
+    slack = await make_slack(
+        tasks=[Reminders()], with_reminders=True, ack_budget=SLOW_START_ACK_BUDGET
+    )
 
     ack, _ = await slack.command("/remind", "me in 10 minutes to stretch", channel="C5")
     assert "stretch" in section_texts(ack.json())[0]

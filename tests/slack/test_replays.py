@@ -15,8 +15,14 @@ from sqlalchemy import func, select
 
 from storage.models import Reminder
 from tasks.reminders import Reminders
-from tests.slack.conftest import action_payload, command_form, signed_headers
-from tests.slack.sample_tasks import Echo
+from tests.fixtures.tasks import Echo
+from tests.slack.conftest import (
+    SLOW_START_ACK_BUDGET,
+    action_payload,
+    command_form,
+    section_texts,
+    signed_headers,
+)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -26,12 +32,8 @@ async def reminders(slack) -> int:
         return await session.scalar(select(func.count()).select_from(Reminder)) or 0
 
 
-def section_texts(payload: dict) -> list[str]:
-    return [b["text"]["text"] for b in payload.get("blocks", []) if b["type"] == "section"]
-
-
 async def test_a_replayed_slash_command_makes_one_reminder(make_slack, fake_slack) -> None:
-    slack = await make_slack(tasks=[Reminders()])
+    slack = await make_slack(tasks=[Reminders()], ack_budget=SLOW_START_ACK_BUDGET)
     form = command_form("/remind", "me in 10 minutes to stretch", "U1", "alice", "C1",
                         fake_slack.response_url())  # fmt: skip
     body = urlencode(form)

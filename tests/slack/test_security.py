@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.transports.base import TransportStartError
 from bot.transports.slack import SlackTransport
 from storage.models import Message, ProcessedEvent
+from tests.fixtures.tasks import Echo
 from tests.slack.conftest import command_form, event_body, sign, slack_settings
-from tests.slack.sample_tasks import Echo
 
 MENTION = {"type": "app_mention", "user": "U1", "text": "<@UBOT> echo hi", "ts": "1.1",
            "channel": "C1"}  # fmt: skip

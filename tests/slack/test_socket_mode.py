@@ -9,24 +9,18 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import open_bot, start_transport
-from bot.plugins import PluginRegistry
 from bot.transports.base import TransportStartError
 from bot.transports.slack import SlackTransport
-from tasks.core import CoreCommands
+from tests.fixtures.tasks import Echo, registry
 from tests.slack.conftest import APP_TOKEN, Failure, command_form, event_body, slack_settings
-from tests.slack.sample_tasks import Echo
 
 
 async def test_socket_mode_dispatches_a_command_and_an_event(db, settings, fake_slack) -> None:
     local = slack_settings(
         settings, fake_slack, slack_app_token=SecretStr(APP_TOKEN), slack_signing_secret=None
     )
-    registry = PluginRegistry()
-    registry.add(CoreCommands())
-    registry.add(Echo())
-
     async with open_bot(
-        local, db=db, plugins=registry, with_engine=False, with_reminders=False
+        local, db=db, plugins=registry(Echo()), with_engine=False, with_reminders=False
     ) as bot:
         transport = SlackTransport(local)
         await start_transport(bot, transport)

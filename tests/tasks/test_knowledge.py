@@ -5,23 +5,42 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage import knowledge
-from storage.knowledge import KnowledgeEntry, KnowledgePassage
+from storage.models import KnowledgeEntry, KnowledgePassage
+from tasks.knowledge import preview
 from tests.tasks.conftest import language_tasks, say_as, say_replying
 
 OFFICE = "The office opens at 9am and closes at 6pm on weekdays."
 WIFI = "The guest wifi network is called seqnet and its password is hunter2."
 PARKING = "Visitors park in the north garage; the south garage is for staff only."
+SAVED = "Saved as `kb#1` for this chat. /ask questions can now use it."
 
 
 async def test_add_list_and_remove(chat):
-    reply = await chat.say_one(f"/kb add {OFFICE}")
-    assert reply.startswith("Saved as `kb#") and "for this chat" in reply
-    entry_id = int(reply.split("kb#")[1].split("`")[0])
+    assert await chat.say_one(f"/kb add {OFFICE}") == SAVED
+    assert await chat.say_one("/kb list") == f"**Knowledge base** (1 entry)\n- `kb#1`: {OFFICE}"
+    assert await chat.say_one("/kb remove kb#1") == "Removed `kb#1`."
+    assert await chat.say_one("/kb list") == (
+        "The knowledge base is empty. Add something with /kb add <text>."
+    )
+    assert await chat.say_one("/kb remove 1") == (
+        "There is no entry kb#1 here; /kb list shows them."
+    )
+
+
+def test_a_preview_is_one_line_cut_with_an_ellipsis():
+    assert preview("two\n  lines ", 20) == "two lines"
+    assert preview("abcdef ghij", 8) == "abcdef…"  # no space before the ellipsis
+    assert preview("x" * 10, 10) == "x" * 10
+
+
+async def test_list_and_search_show_long_texts_shortened(chat):
+    text = "The fire exit\nis behind the kitchen. " + "Keep the corridor clear. " * 12
+    await chat.say(f"/kb add {text}")
+    flat = " ".join(text.split())
     listing = await chat.say_one("/kb list")
-    assert f"`kb#{entry_id}`: {OFFICE}" in listing and "(1 entry)" in listing
-    assert await chat.say_one(f"/kb remove kb#{entry_id}") == f"Removed `kb#{entry_id}`."
-    assert "empty" in await chat.say_one("/kb list")
-    assert "no entry kb#" in await chat.say_one(f"/kb remove {entry_id}")
+    assert listing.splitlines()[1] == f"- `kb#1`: {flat[:79]}…"
+    found = await chat.say_one("/kb search fire exit")
+    assert found.splitlines() == ["**Found 1 passage**", f"- `kb#1`: {flat[:199].rstrip()}…"]
 
 
 async def test_retrieval_finds_the_right_passage(chat, db):
@@ -37,13 +56,13 @@ async def test_retrieval_finds_the_right_passage(chat, db):
 async def test_long_entries_are_split_and_only_the_matching_passage_is_returned(chat, db):
     filler = " ".join(f"Paragraph {i} talks about nothing in particular." for i in range(30))
     reply = await chat.say_one(f"/kb add {filler}\n\n{WIFI}\n\n{filler}")
-    assert "passages" in reply
+    assert reply == "Saved as `kb#1` for this chat in 7 passages. /ask questions can now use it."
     async with db.session() as session:
         passages = (await session.scalars(select(KnowledgePassage.text))).all()
         hits = await knowledge.search(
             session, chat_id=1, platform="console", query="wifi password", limit=1
         )
-    assert len(passages) >= 3
+    assert len(passages) == 7
     assert hits and WIFI in hits[0].text and len(hits[0].text) <= 500
 
 
@@ -57,7 +76,7 @@ async def test_entries_are_per_chat_unless_workspace_wide(chat, db):
 async def test_admins_add_workspace_entries_visible_everywhere(make_chat, pool):
     chat = await make_chat(plugins=language_tasks(), engine=pool, kb_admins=["alice"])
     reply = await chat.say_one(f"/kb add --workspace {PARKING}")
-    assert "for every chat" in reply
+    assert reply == "Saved as `kb#1` for every chat. /ask questions can now use it."
     found = await say_as(chat, "Bob", "/kb search garage", chat_id="other")
     assert "north garage" in found[0]
     assert "admins" in (await say_as(chat, "Bob", "/kb remove 1", chat_id="other"))[0]
@@ -70,7 +89,7 @@ async def test_only_the_author_removes_an_entry(chat):
 
 async def test_add_by_replying_to_a_message(chat, db):
     reply = await say_replying(chat, "/kb add", WIFI)
-    assert reply[0].startswith("Saved as")
+    assert reply == [SAVED]
     async with db.session() as session:
         assert await session.scalar(select(KnowledgeEntry.text)) == WIFI
     no_text = await say_replying(chat, "/kb add", None)
@@ -80,7 +99,11 @@ async def test_add_by_replying_to_a_message(chat, db):
 async def test_usage_errors(chat, db):
     assert (await chat.say_one("/kb add")).startswith("Give me the text to remember")
     assert "Usage:\n/kb add" in await chat.say_one("/kb frobnicate")
-    assert "Give its number" in await chat.say_one("/kb remove twelve")
+    not_a_number = await chat.say_one("/kb remove twelve")
+    assert not_a_number.split("\n")[:2] == [
+        "Which entry? Give its number, e.g. /kb remove 12.",
+        "Usage:",
+    ]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(KnowledgeEntry)) == 0
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import EnginePool
+from bot.engine import EngineConfig, EnginePool
+from bot.errors import UserError
 from storage.models import utcnow
-from tasks._language import Window
+from tasks._engine_tasks import Window, parse_window
 from tasks.summarize import MAX_ROUNDS, parse_options
-from tests.engine.conftest import _t5
+from tests.fixtures import checkpoints
 from tests.tasks.conftest import (
     FakeEngine,
     FakePool,
@@ -37,6 +38,43 @@ def test_options():
         "The cat sat.\nIt slept.",
     )
     assert parse_options("50 people came") == ("medium", None, "50 people came")
+
+
+@pytest.mark.parametrize(
+    ("word", "period"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("2hrs", timedelta(hours=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2w", timedelta(weeks=2)),
+        ("1.5m", timedelta(minutes=1)),  # windows are whole minutes
+        ("9999d", timedelta(days=9999)),
+    ],
+)
+def test_periods_are_read_with_the_one_duration_grammar(word: str, period: timedelta) -> None:
+    assert parse_window(word) == Window(period=period)
+
+
+@pytest.mark.parametrize(
+    ("word", "refusal"),
+    [
+        ("0m", "Give a period of at least one minute, e.g. 30m or 2h."),
+        ("0.5m", "Give a period of at least one minute, e.g. 30m or 2h."),
+        ("3mo", "Give a period in minutes, hours, days or weeks, up to 9999 days, e.g. 30m or 2h."),
+        (
+            "10000d",
+            "Give a period in minutes, hours, days or weeks, up to 9999 days, e.g. 30m or 2h.",
+        ),
+    ],
+)
+def test_periods_out_of_range_are_refused(word: str, refusal: str) -> None:
+    with pytest.raises(UserError) as refused:
+        parse_window(word)
+    assert str(refused.value) == refusal
+
+
+def test_words_that_are_no_window_are_text() -> None:
+    assert [parse_window(w) for w in ("hello", "-5m", "2x", "½h")] == [None] * 4
 
 
 async def test_a_text_with_a_length_option(chat, engine):
@@ -90,8 +128,9 @@ async def test_windows_by_count_and_by_time(chat, engine, db):
         [("Alice", "an old message"), ("Bob", "a recent message"), ("Carol", "the newest one")],
         at=[now - timedelta(hours=3), now - timedelta(minutes=30), now - timedelta(minutes=1)],
     )
-    reply = await chat.say_one("/summarize 2h")
-    assert reply.startswith("**Summary of the last 2 hours**")
+    assert await chat.say_one("/summarize 2h") == (
+        "**Summary of the last 2 hours** (2 messages from Bob (1), Carol (1))\nscripted answer"
+    )
     assert "old message" not in engine.prompts()[-1] and "Bob: a recent" in engine.prompts()[-1]
     await chat.say("/summarize 2")  # the command itself is not counted as conversation
     assert "Alice" not in engine.prompts()[-1] and "Carol: the newest" in engine.prompts()[-1]
@@ -199,7 +238,7 @@ async def test_rounds_shrink_and_end_when_the_model_always_answers_at_length(mak
 @pytest.fixture(scope="session")
 def tiny_flan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random flan-T5 that reads 64 tokens and answers with whatever tokens come out."""
-    path = _t5(tmp_path_factory.mktemp("summarize-flan"), gated=True, seed=5)
+    path = checkpoints.tiny_t5(tmp_path_factory.mktemp("summarize-flan"), gated=True, seed=5)
     (path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
     return path
 
@@ -207,7 +246,9 @@ def tiny_flan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("backend", ["sqlite"])  # about the engine path, not storage
 async def test_a_random_model_on_a_two_request_queue_converges(make_chat, tiny_flan):
     """The real engine with ``max_queue=2``, idle: before, "busy"; and rounds grew 2 → 11 → 63."""
-    pool = RecordingPool(EnginePool(str(tiny_flan), int8=False, max_batch=4, max_queue=2))
+    pool = RecordingPool(
+        EnginePool(EngineConfig(int8=False, max_batch=4, max_queue=2), str(tiny_flan))
+    )
     chat = await make_chat(
         plugins=language_tasks(), engine=pool, engine_max_batch=4, engine_max_queue=2
     )

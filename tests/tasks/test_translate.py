@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UserError
-from tasks.languages import resolve_language
+from bot.locale import parse_language, resolve_language
 from tasks.translate import parse_request
 from tests.tasks.conftest import (
     FakeEngine,
@@ -33,6 +33,27 @@ def test_unknown_language_lists_close_matches():
         resolve_language("Germn")
     with pytest.raises(UserError, match="for example de, German or Deutsch"):
         resolve_language("qqqqqq")
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("Deutsch", "de"), ("zh-TW", "zh"), ("Traditional Chinese", "zh"), ("pt-BR", "pt")],
+)
+def test_the_language_setting_is_the_same_lookup_without_the_script(name, code):
+    assert parse_language(name) == code
+    assert resolve_language(name).partition("-")[0] == code
+
+
+def test_settings_and_translate_keep_their_own_wording_for_an_unknown_language():
+    with pytest.raises(UserError) as in_settings:
+        parse_language("Germn")
+    assert str(in_settings.value) == "Unknown language 'Germn'. Did you mean German or Georgian?"
+    with pytest.raises(UserError) as in_translate:
+        resolve_language("Germn")
+    assert (
+        str(in_translate.value)
+        == "I don't know the language 'Germn'. Did you mean German or Georgian?"
+    )
 
 
 def test_to_and_from_in_either_order():
@@ -116,7 +137,7 @@ async def test_a_sentence_longer_than_the_model_limit_is_cut(make_chat):
     words = " ".join(f"word{i}" for i in range(60))
     await chat.say(f"/translate to de from en {words}")
     (call,) = engine.calls
-    assert len(call.prompts) > 3
+    assert len(call.prompts) == 5  # 14 words each fit the 15 tokens the template leaves
     assert all(engine.count_tokens(p) <= 20 for p in call.prompts)
     assert " ".join(p.split("\n", 1)[1] for p in call.prompts) == words
 

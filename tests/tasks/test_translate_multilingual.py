@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.engine import EnginePool
-from tasks.languages import model_language, resolve_language
-from tests.engine.conftest import NLLB_LANGUAGES, _nllb
+from bot.engine import EngineConfig, EnginePool
+from bot.locale import resolve_language
+from tasks._translation_languages import model_language
+from tests.fixtures import checkpoints
+from tests.fixtures.checkpoints import NLLB_LANGUAGES
 from tests.tasks.conftest import FakeEngine, FakePool, language_tasks
 
 ENGLISH = "The weather is lovely today and we are going for a walk in the park."
@@ -160,7 +162,7 @@ async def test_the_detected_source_language_is_used(make_chat) -> None:
     options = nllb.calls[-1].options
     assert (options.source_language, options.target_language) == ("deu_Latn", "arb_Arab")
     reply = await chat.say_one(f"/translate to zh-TW {ENGLISH}")
-    assert reply.startswith("**English → Chinese (Traditional)**")
+    assert reply == f"**English → Chinese (Traditional)**\n{ENGLISH.upper()}"
     assert nllb.calls[-1].options.target_language == "zho_Hant"
 
 
@@ -192,8 +194,11 @@ async def test_an_undetected_source_is_asked_for(make_chat, monkeypatch) -> None
     monkeypatch.setattr("tasks.translate.detect", unsure)
     chat, _, nllb = await multilingual_chat(make_chat)
     reply = await chat.say_one("/translate to de ok")
-    assert reply.startswith("I can't tell which language that text is in")
-    assert "from <language>" in reply and nllb.calls == []
+    assert reply == (
+        "I can't tell which language that text is in; say it with from <language>, "
+        "e.g. /translate from fr to de <text>."
+    )
+    assert nllb.calls == []
 
 
 async def test_without_the_setting_the_default_model_is_prompted(make_chat) -> None:
@@ -227,7 +232,7 @@ async def test_m2m100_style_codes(make_chat) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _nllb(tmp_path_factory.mktemp("tasks-nllb"), seed=10)
+    return checkpoints.tiny_nllb(tmp_path_factory.mktemp("tasks-nllb"), seed=10)
 
 
 @dataclass
@@ -260,7 +265,7 @@ class RecordingPool:
 @pytest.fixture
 async def nllb_pool(tmp_path: Path) -> AsyncIterator[RecordingPool]:
     # The default model does not exist: loading it would fail the test.
-    pool = EnginePool(str(tmp_path / "no-default-model"), int8=False, max_batch=8)
+    pool = EnginePool(EngineConfig(int8=False, max_batch=8), str(tmp_path / "no-default-model"))
     yield RecordingPool(pool)
     await pool.close()
 

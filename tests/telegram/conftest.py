@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -14,69 +15,24 @@ from pydantic import SecretStr
 
 from bot.app import open_bot, start_transport
 from bot.core import Bot
-from bot.messages import Button, Reply
-from bot.plugins import PluginRegistry, Task, action, command
+from bot.plugins import PluginRegistry, Task
 from bot.settings import Settings
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram.webhook import SECRET_HEADER
 from storage.db import Database
-from tasks.core import CoreCommands
+from storage.models import Reminder, ReminderStatus, utcnow
+from tests.fixtures import tasks as sample
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
-# ----- a tiny task and the running bot -------------------------------------------------------
+# ----- the sample tasks and the running bot ---------------------------------------------------
+
+#: ``/pick``'s buttons here: one payload is too long for the 64 bytes of Telegram's callback data.
+BUTTONS = {"Red": "red", "Long": "x" * 80}
 
 
-class Palette(Task):
-    """Commands that exercise what the Telegram transport renders: buttons, long text, typing."""
-
-    name = "palette"
-    summary = "Colours, long answers and echoes."
-    usage = "/echo <text>"
-
-    @command("echo")
-    async def echo(self, ctx: Any, args: str) -> str:
-        return args or "(nothing)"
-
-    @command("pick")
-    async def pick(self, ctx: Any, args: str) -> Reply:
-        return Reply(
-            "Pick one",
-            buttons=(
-                Button("Red", self.action_id("chose", "red")),
-                Button("Long", self.action_id("chose", "x" * 80)),
-            ),
-        )
-
-    @action("chose")
-    async def chose(self, ctx: Any, payload: str) -> str:
-        return f"You chose {payload[:12]} ({len(payload)} chars)."
-
-    @command("essay")
-    async def essay(self, ctx: Any, args: str) -> str:
-        return essay()
-
-    @command("work")
-    async def work(self, ctx: Any, args: str) -> str:
-        """Shows "typing…" until the test opens ``gate``."""
-        async with ctx.working():
-            await self.gate.wait()
-        return "done"
-
-    def __init__(self) -> None:
-        self.gate = asyncio.Event()
-
-
-def essay() -> str:
-    """A 10,414-character answer of 21 paragraphs."""
-    paragraph = ("Seqbot splits long answers at sentence ends. " * 11).strip()
-    return "\n\n".join([paragraph] * 21)
-
-
-def registry() -> PluginRegistry:
-    plugins = PluginRegistry()
-    plugins.add(CoreCommands())
-    plugins.add(Palette())
-    return plugins
+def registry(*extra: Task) -> PluginRegistry:
+    """The sample tasks (``/echo``, ``/pick``, ``/essay``, the gated ``/think``) and ``extra``."""
+    return sample.registry(sample.Echo(buttons=BUTTONS), sample.Gated(), *extra)
 
 
 @pytest.fixture
@@ -98,6 +54,35 @@ def telegram_settings(settings: Settings, fake_api: FakeBotAPI) -> Settings:
             "default_task": "echo",
         }
     )
+
+
+async def add_reminder(
+    db: Database,
+    chat_id: str,
+    text: str = "water the plants",
+    *,
+    due_in: timedelta = timedelta(hours=1),
+    thread_id: str | None = None,
+) -> int:
+    """A Telegram reminder stored as ``/remind`` would store it; returns its id."""
+    async with db.session() as session:
+        reminder = Reminder(
+            platform="telegram",
+            chat_external_id=chat_id,
+            thread_id=thread_id,
+            text=text,
+            due_at=utcnow() + due_in,
+        )
+        session.add(reminder)
+        await session.flush()
+        return reminder.id
+
+
+async def reminder_status(db: Database, reminder_id: int) -> ReminderStatus:
+    async with db.session() as session:
+        reminder = await session.get(Reminder, reminder_id)
+    assert reminder is not None, f"reminder {reminder_id} is gone"
+    return reminder.status
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:

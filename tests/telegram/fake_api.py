@@ -77,6 +77,10 @@ class FakeBotAPI:
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     polls: list[dict[str, Any]] = field(default_factory=list)
+    #: Every method called, in the order the requests arrived (before any answer).
+    received: list[str] = field(default_factory=list)
+    #: Methods whose calls wait for their event before they are answered (see :meth:`hold`).
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -127,6 +131,14 @@ class FakeBotAPI:
             Failure(status, description, retry_after, chat_id, dict(match or {}), html)
             for _ in range(times)
         )
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep calls of ``method`` unanswered until the returned event is set.
+
+        A gate, not a delay: the test knows the bot is waiting on that call
+        (``received``) and decides when the answer comes.
+        """
+        return self.held.setdefault(method, asyncio.Event())
 
     async def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for ``getUpdates``; returns it with its ``update_id``."""
@@ -179,6 +191,11 @@ class FakeBotAPI:
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = _decode(dict(await request.post()))
+        async with self._changed:
+            self.received.append(method)
+            self._changed.notify_all()
+        if method in self.held:
+            await self.held[method].wait()
         if request.match_info["token"] != TOKEN:
             self.calls.append(Call(method, params, 401))
             return _error(401, "Unauthorized")

@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.messages import Address, Reply
 from bot.transports.base import ChatUnavailable, DeliveryError
-from storage.models import Chat, Reminder, ReminderStatus, utcnow
-from tests.telegram.conftest import eventually, make_transport, registry
+from storage.models import Chat, ReminderStatus
+from tests.telegram.conftest import (
+    add_reminder,
+    eventually,
+    make_transport,
+    registry,
+    reminder_status,
+)
 from tests.telegram.fake_api import message, user
 
 PRIVATE = 42
-
-
-async def add_reminder(db, chat_id: str) -> int:
-    async with db.session() as session:
-        reminder = Reminder(
-            platform="telegram",
-            chat_external_id=chat_id,
-            text="water the plants",
-            due_at=utcnow() + timedelta(hours=1),
-        )
-        session.add(reminder)
-        await session.flush()
-        return reminder.id
-
-
-async def reminder_status(db, reminder_id: int) -> ReminderStatus:
-    async with db.session() as session:
-        return (await session.get(Reminder, reminder_id)).status
 
 
 async def test_reminder_style_send_reaches_the_stored_chat(running, fake_api):
@@ -42,7 +29,7 @@ async def test_reminder_style_send_reaches_the_stored_chat(running, fake_api):
     [call] = fake_api.sent(chat_id="-100777")
     assert call.params["text"] == "<b>Reminder:</b> stand up"
     assert call.params["message_thread_id"] == 12
-    assert sent_id is not None and int(sent_id) >= 5000
+    assert sent_id == "5000"  # the message_id the fake API gave its first message
 
 
 # python-telegram-bot warns about its own RetryAfter.retry_after type change (v22.2) from
@@ -124,9 +111,23 @@ async def test_a_send_during_start_waits_for_the_transport(telegram_settings, fa
     class FakeBot:  # start() only reads the registered commands before updates flow
         plugins = registry()
 
+        async def idle(self, timeout: float | None = None) -> None:
+            """Nothing was received, so nothing is in progress when stop() asks."""
+
+    get_me = fake_api.hold("getMe")
     starting = asyncio.create_task(transport.start(FakeBot()))  # type: ignore[arg-type]
-    await asyncio.sleep(0)  # start() is now waiting for getMe
-    sent_id = await transport.send(Address("telegram", "5"), Reply("right on time"))
+    await fake_api.wait_until(lambda: "getMe" in fake_api.received)  # start() is under way
+    sending = asyncio.create_task(transport.send(Address("telegram", "5"), Reply("right on time")))
+    get_me.set()
+    sent_id = await sending
     await starting
-    assert sent_id is not None and fake_api.sent(chat_id="5", text="right on time")
+    # The send was made while start() waited for getMe, and went out once start() was done.
+    assert [c.method for c in fake_api.calls] == [
+        "getMe",
+        "setMyCommands",
+        "deleteWebhook",
+        "sendMessage",
+    ]
+    assert fake_api.sent(chat_id="5")[0].params["text"] == "right on time"
+    assert sent_id == "5000"
     await transport.stop()

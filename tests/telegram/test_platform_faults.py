@@ -15,7 +15,8 @@ import pytest
 from bot.messages import Address, Button, Reply
 from bot.transports.base import DeliveryError, TransportStartError
 from bot.transports.telegram.rendering import html_chunks
-from tests.telegram.conftest import essay, make_transport, registry
+from tests.fixtures.tasks import essay
+from tests.telegram.conftest import make_transport, registry
 from tests.telegram.fake_api import BAD_GATEWAY_PAGE, message
 
 CANT_PARSE = 'Bad Request: can\'t parse entities: Unsupported start tag "q" at byte offset 3'
@@ -56,7 +57,7 @@ async def test_only_the_rejected_chunk_of_a_long_reply_is_resent(running, fake_a
     chunks = html_chunks(text)
     assert len(chunks) == 3
     fake_api.fail_next("sendMessage", 400, CANT_PARSE, match={**HTML_ONLY, "text": chunks[1]})
-    reply = Reply(text, buttons=(Button("Again", "palette:again"),))
+    reply = Reply(text, buttons=(Button("Again", "echo:again"),))
     await bot.bot.services.transports.send(Address("telegram", "5"), reply)
     assert send_attempts(fake_api, "5") == [
         (200, "HTML"),
@@ -72,7 +73,7 @@ async def test_only_the_rejected_chunk_of_a_long_reply_is_resent(running, fake_a
 async def test_plain_text_keeps_the_buttons(running, fake_api):
     bot = await running()
     fake_api.fail_next("sendMessage", 400, CANT_PARSE, match=HTML_ONLY)
-    reply = Reply("**Pick** one", buttons=(Button("Red", "palette:chose:red"),))
+    reply = Reply("**Pick** one", buttons=(Button("Red", "echo:chose:red"),))
     await bot.bot.services.transports.send(Address("telegram", "5"), reply)
     [delivered] = fake_api.sent(chat_id="5")
     assert delivered.params["text"] == "Pick one"

@@ -8,42 +8,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from storage.models import Chat, Reminder, ReminderStatus, utcnow
+from storage.models import Chat, ReminderStatus
 from tasks.reminders import Reminders
-from tests.telegram.conftest import registry
+from tests.telegram.conftest import add_reminder, registry, reminder_status
 from tests.telegram.fake_api import bot_message, user
 
-
-async def due_reminder(db, chat_id: str, text: str, thread_id: str | None = None) -> int:
-    async with db.session() as session:
-        reminder = Reminder(
-            platform="telegram",
-            chat_external_id=chat_id,
-            thread_id=thread_id,
-            text=text,
-            due_at=utcnow() - timedelta(seconds=1),
-        )
-        session.add(reminder)
-        await session.flush()
-        return reminder.id
-
-
-async def status_of(db, reminder_id: int) -> ReminderStatus:
-    async with db.session() as session:
-        return (await session.get(Reminder, reminder_id)).status
+#: Due a second ago: the dispatcher sends it on its next round.
+DUE = -timedelta(seconds=1)
 
 
 async def start_with_reminders(running):
-    plugins = registry()
-    plugins.add(Reminders())
-    bot = await running(plugins=plugins, with_reminders=True)
+    bot = await running(plugins=registry(Reminders()), with_reminders=True)
     return bot, bot.bot.services.reminders
 
 
 async def test_due_reminder_is_posted_to_its_chat_with_buttons(running, fake_api, db):
-    reminder_id = await due_reminder(db, "-100314", "stand-up in 5 minutes", thread_id="7")
+    reminder_id = await add_reminder(
+        db, "-100314", "stand-up in 5 minutes", due_in=DUE, thread_id="7"
+    )
     bot, dispatcher = await start_with_reminders(running)
     dispatcher.wake()
     [posted] = await fake_api.wait_for(chat_id="-100314")
@@ -52,7 +36,7 @@ async def test_due_reminder_is_posted_to_its_chat_with_buttons(running, fake_api
     buttons = posted.params["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in buttons][-1] == f"remind:done:{reminder_id}"
     await dispatcher.idle()
-    assert await status_of(db, reminder_id) == ReminderStatus.SENT
+    assert await reminder_status(db, reminder_id) == ReminderStatus.SENT
 
     # Pressing a button reaches the reminders task and stops the spinner.
     shown = bot_message(-100314, posted.params["text"], message_id=5000)
@@ -64,19 +48,17 @@ async def test_due_reminder_is_posted_to_its_chat_with_buttons(running, fake_api
 
 
 async def test_blocked_bot_pauses_the_chats_reminders(running, fake_api, db):
-    blocked = await due_reminder(db, "271", "call mum")
-    later = await due_reminder(db, "271", "call dad")
+    blocked = await add_reminder(db, "271", "call mum", due_in=DUE)
+    later = await add_reminder(db, "271", "call dad", due_in=timedelta(days=1))
     async with db.session() as session:
-        tomorrow = utcnow() + timedelta(days=1)
-        await session.execute(update(Reminder).where(Reminder.id == later).values(due_at=tomorrow))
         session.add(Chat(platform="telegram", external_id="271", kind="private"))
     fake_api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id="271")
     _, dispatcher = await start_with_reminders(running)
     dispatcher.wake()
     await fake_api.wait_for(status=403, chat_id="271")
     await dispatcher.idle()
-    assert await status_of(db, blocked) == ReminderStatus.PAUSED
-    assert await status_of(db, later) == ReminderStatus.PAUSED
+    assert await reminder_status(db, blocked) == ReminderStatus.PAUSED
+    assert await reminder_status(db, later) == ReminderStatus.PAUSED
     async with db.session() as session:
         chat = await session.scalar(select(Chat).where(Chat.external_id == "271"))
     assert chat is not None and not chat.active

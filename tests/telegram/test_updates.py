@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from telegram import Message
 
 from bot.messages import ChatKind
@@ -26,7 +28,7 @@ def test_group_message_fields():
     )
     assert (incoming.user_id, incoming.user_name, incoming.text) == ("42", "Alice", "hello all")
     assert incoming.message_id == str(body["message_id"]) and not incoming.addressed
-    assert incoming.received_at.tzinfo is not None
+    assert incoming.received_at == datetime.fromtimestamp(body["date"], UTC)  # aware, in UTC
 
 
 def test_mention_in_a_caption_addresses_the_bot():

@@ -65,9 +65,7 @@ async def stored_reminders(db) -> int:
 
 async def test_a_redelivered_update_is_answered_once(running, fake_api, db):
     """Telegram posts an update again when the first answer was slow or failed."""
-    plugins = registry()
-    plugins.add(Reminders())
-    bot = await running(plugins=plugins, **WEBHOOK)
+    bot = await running(plugins=registry(Reminders()), **WEBHOOK)
     update = json.dumps({"update_id": 7, **message(42, "/remind me in 2 hours to stretch")})
     async with aiohttp.ClientSession() as http:
         assert await post(http, hook_url(bot), update) == 200

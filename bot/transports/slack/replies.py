@@ -1,8 +1,8 @@
 """Where a reply goes: into a slash command's ack, to its ``response_url``, or via the Web API.
 
-Every incoming message gets an :class:`Origin`, keyed by the ``message_id``
-the transport assigned, and the core quotes that id as ``reply_to`` when it
-answers. Until a slash command is acknowledged its replies are held (the first
+Every incoming message carries an :class:`Origin` (``IncomingMessage.origin``),
+set by the transport on receipt and read back when the core answers that
+message. Until a slash command is acknowledged its replies are held (the first
 becomes the ack); afterwards they go to ``response_url`` in order, and through
 ``chat.postMessage`` / ``chat.postEphemeral`` once that URL stops working.
 Proactive posts (reminders) have no origin and go straight to the Web API.
@@ -20,7 +20,7 @@ import aiohttp
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Address, ChatKind, Reply
+from bot.messages import Address, ChatKind, IncomingMessage, Reply
 from bot.transports.base import ChatUnavailable
 from bot.transports.slack import delivery
 from bot.transports.slack.rendering import SlackMessage, slack_messages
@@ -60,14 +60,23 @@ class Outbox:
     ) -> None:
         self.client = client
         self.session = session
-        self.origins: dict[str, Origin] = {}
         self._spawn = spawn
         self._on_unavailable = on_unavailable
 
-    async def send(self, address: Address, reply: Reply, reply_to: str | None) -> str | None:
-        origin = self.origins.get(reply_to) if reply_to else None
-        if origin is None:
-            return await self._post_all(address, slack_messages(reply))
+    async def post(self, address: Address, reply: Reply) -> str | None:
+        """A post with no message to answer (reminders): straight to the Web API."""
+        first: str | None = None
+        for message in slack_messages(reply):
+            posted = await self._post(address, message)
+            first = first or posted
+        return first
+
+    async def reply(self, incoming: IncomingMessage, reply: Reply) -> str | None:
+        """Answer ``incoming`` by the route its origin still offers."""
+        origin = incoming.origin
+        address = incoming.address
+        if not isinstance(origin, Origin):
+            return await self.post(address, reply)
         async with origin.lock:
             if not origin.acknowledged:
                 origin.held.append(reply)
@@ -139,13 +148,6 @@ class Outbox:
             )
             return None
         return await self._post(address, message)
-
-    async def _post_all(self, address: Address, messages: list[SlackMessage]) -> str | None:
-        first: str | None = None
-        for message in messages:
-            posted = await self._post(address, message)
-            first = first or posted
-        return first
 
     async def _post(self, address: Address, message: SlackMessage) -> str | None:
         response = await delivery.call(

@@ -14,8 +14,8 @@ seconds for it: a fast answer is put into the ack itself, anything slower
 (and every command of a task that needs the model, at once) is acknowledged
 with "Working on it…" and its answer follows through the command's
 ``response_url``, or ``chat.postMessage`` when that URL has expired.
-Replies find their way back by the ``message_id`` we assign to each
-incoming message (see :class:`Origin`).
+Replies find their way back by the :class:`Origin` each incoming message
+carries.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -38,14 +38,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Address, ChatKind, IncomingMessage, Reply
-from bot.router import parse
 from bot.settings import Settings
 from bot.transports.base import (
     DeliveryError,
     PlatformUnreachable,
+    Receiver,
     Transport,
     TransportStartError,
-    mark_unavailable,
 )
 from bot.transports.slack import delivery
 from bot.transports.slack.connection import HttpEndpoint, connect_socket_mode
@@ -64,9 +63,6 @@ from bot.transports.slack.payloads import (
 from bot.transports.slack.replies import Origin, Outbox
 from storage.events import claim_event, prune_events
 from storage.models import utcnow
-
-if TYPE_CHECKING:
-    from bot.core import Bot
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +91,12 @@ class SlackTransport(Transport):
         self.event_memory = event_memory
         self.client: AsyncWebClient | None = None
         self.me: BotIdentity | None = None
-        self._bot: Bot | None = None
+        self._bot: Receiver | None = None
         self._session: aiohttp.ClientSession | None = None
         self._app: AsyncApp | None = None
         self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._outbox: Outbox | None = None
-        self._handling: set[asyncio.Task[None]] = set()
         self._names: OrderedDict[str, str] = OrderedDict()
         self._last_prune = 0.0
 
@@ -117,8 +112,9 @@ class SlackTransport(Transport):
         """The port the HTTP endpoint listens on (after start, in HTTP mode)."""
         return self._endpoint.port if self._endpoint is not None else None
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Receiver) -> None:
         token, secret, app_token = self._credentials()  # refuse bad settings before the network
+        self._bot = bot
         self._session = aiohttp.ClientSession()
         self.client = delivery.web_client(token, self.settings.slack_api_url, self._session)
         self._outbox = Outbox(
@@ -127,7 +123,6 @@ class SlackTransport(Transport):
         try:
             self.me = await self._identify()
             self.mention_tokens = (self.me.mention,)
-            self._bot = bot
             self._app = self._build_app(secret)
             if app_token is not None:
                 self._socket = await connect_socket_mode(self._app, self.client, app_token)
@@ -151,8 +146,8 @@ class SlackTransport(Transport):
         endpoint, self._endpoint = self._endpoint, None
         if endpoint is not None:
             await endpoint.stop()
-        if self._handling:  # replies in progress still need the HTTP session
-            await asyncio.wait(list(self._handling), timeout=30)
+        if self._bot is not None:  # replies in progress still need the HTTP session
+            await self._bot.idle(timeout=30)
         self._outbox = None
         session, self._session = self._session, None
         if session is not None:
@@ -161,8 +156,8 @@ class SlackTransport(Transport):
 
     async def wait_idle(self) -> None:
         """Wait until everything received so far has been answered (tests, shutdown)."""
-        while self._handling:
-            await asyncio.gather(*list(self._handling), return_exceptions=True)
+        if self._bot is not None:
+            await self._bot.idle()
 
     def _credentials(self) -> tuple[str, str | None, str | None]:
         settings = self.settings
@@ -225,16 +220,8 @@ class SlackTransport(Transport):
     # ----- incoming --------------------------------------------------------------------------
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(work)
-        self._handling.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        """Log a failure where it happened; unread, asyncio would report it only at GC time."""
-        self._handling.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("Slack: handling a request failed", exc_info=error)
+        assert self._bot is not None
+        return self._bot.track(work)
 
     def _allowed(self, user_id: str, chat_id: str, kind: ChatKind) -> bool:
         """The allow-lists (empty: everyone); DMs are governed by the user list alone."""
@@ -244,13 +231,8 @@ class SlackTransport(Transport):
         return not (channels and kind != ChatKind.PRIVATE and chat_id not in channels)
 
     async def _handle(self, message: IncomingMessage, origin: Origin) -> None:
-        assert self._bot is not None and self._outbox is not None
-        assert message.message_id is not None
-        self._outbox.origins[message.message_id] = origin
-        try:
-            await self._bot.handle(message, self)
-        finally:
-            self._outbox.origins.pop(message.message_id, None)
+        assert self._bot is not None
+        await self._bot.handle(dataclasses.replace(message, origin=origin), self)
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Acknowledge within the budget: with the answer if it is ready, else "working…".
@@ -295,13 +277,7 @@ class SlackTransport(Transport):
     def _needs_model(self, message: IncomingMessage) -> bool:
         """Commands of model tasks are slow by nature: acknowledge them without waiting."""
         assert self._bot is not None
-        parsed = parse(
-            message.text,
-            bot_name=self.settings.bot_name,
-            slash_command=message.slash_command,
-        )
-        spec = self._bot.plugins.commands.get(parsed.command or "")
-        return spec is not None and spec.task.needs_model
+        return self._bot.route(message, self).needs_model
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -351,7 +327,7 @@ class SlackTransport(Transport):
     async def _claim(self, key: str) -> bool:
         """True for the first claim of an event id or trigger key by any worker, ever (a day)."""
         assert self._bot is not None
-        async with self._bot.services.db.session() as session:
+        async with self._bot.db.session() as session:
             first = await claim_event(session, PLATFORM, key)
             if time.monotonic() - self._last_prune > _PRUNE_EVERY:
                 self._last_prune = time.monotonic()
@@ -385,14 +361,19 @@ class SlackTransport(Transport):
     ) -> str | None:
         if self._outbox is None:
             raise DeliveryError("the Slack transport is not running")
-        return await self._outbox.send(address, reply, reply_to)
+        return await self._outbox.post(address, reply)
+
+    async def reply(self, message: IncomingMessage, reply: Reply) -> str | None:
+        if self._outbox is None:
+            raise DeliveryError("the Slack transport is not running")
+        return await self._outbox.reply(message, reply)
 
     async def typing(self, address: Address) -> None:
         """Slack offers bots no typing indicator here; slash commands show "Working on it…"."""
 
     async def _chat_unavailable(self, address: Address, reason: str) -> None:
         assert self._bot is not None
-        await mark_unavailable(self._bot.services.db, address, reason)
+        await self._bot.chat_unavailable(address, reason)
 
 
 def _trigger_key(trigger_id: str) -> str:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, ReplyParameters, Update
@@ -35,9 +35,9 @@ from bot.settings import Settings
 from bot.transports.base import (
     DeliveryError,
     PlatformUnreachable,
+    Receiver,
     Transport,
     TransportStartError,
-    mark_unavailable,
 )
 from bot.transports.telegram import schema
 from bot.transports.telegram.delivery import (
@@ -57,9 +57,6 @@ from bot.transports.telegram.rendering import (
 from bot.transports.telegram.repeats import HandledUpdates
 from bot.transports.telegram.updates import PLATFORM, BotIdentity, incoming_message, incoming_press
 from bot.transports.telegram.webhook import InvalidUpdate, WebhookServer
-
-if TYPE_CHECKING:
-    from bot.core import Bot
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +97,9 @@ class TelegramTransport(Transport):
         self._limits = (per_chat_burst, per_chat_period)
         self._token = settings.telegram_token.get_secret_value()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
-        self._bot: Bot | None = None
+        self._bot: Receiver | None = None
         self._me: BotIdentity | None = None
         self._webhook: WebhookServer | None = None
-        self._handling: set[asyncio.Task[None]] = set()
         self._callbacks = CallbackActions()
         self._handled: HandledUpdates | None = None
         #: The transport is registered (and reminders may be sent through it) while
@@ -118,7 +114,7 @@ class TelegramTransport(Transport):
         """The port the webhook server listens on (after start, in webhook mode)."""
         return self._webhook.port if self._webhook else None
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Receiver) -> None:
         self._starting = True
         self._started.clear()
         try:
@@ -127,7 +123,7 @@ class TelegramTransport(Transport):
             self._starting = False
             self._started.set()
 
-    async def _start(self, bot: Bot) -> None:
+    async def _start(self, bot: Receiver) -> None:
         secret = self._webhook_secret()  # refuse a bad configuration before any network call
         self._bot = bot
         app = self._build_application(webhook=secret is not None)
@@ -188,14 +184,14 @@ class TelegramTransport(Transport):
             await app.updater.stop()
         if app.running:
             await app.stop()
-        if self._handling:  # replies in progress still need the HTTP client
-            await asyncio.wait(list(self._handling), timeout=30)
+        if self._bot is not None:  # replies in progress still need the HTTP client
+            await self._bot.idle(timeout=30)
         await app.shutdown()
 
     async def wait_idle(self) -> None:
         """Wait until every update received so far has been answered (tests, shutdown)."""
-        while self._handling:
-            await asyncio.gather(*list(self._handling), return_exceptions=True)
+        if self._bot is not None:
+            await self._bot.idle()
 
     def _build_application(self, *, webhook: bool) -> Application[Any, Any, Any, Any, Any, Any]:
         burst, period = self._limits
@@ -260,7 +256,7 @@ class TelegramTransport(Transport):
         except Exception as exc:  # the library raises whatever a malformed field trips over
             raise InvalidUpdate(f"not a Telegram update ({type(exc).__name__})") from None
 
-    async def _set_menu(self, bot: Bot) -> None:
+    async def _set_menu(self, bot: Receiver) -> None:
         """Fill Telegram's command menu; a failure only costs the menu, so it is logged."""
         assert self._app is not None
         try:
@@ -304,16 +300,15 @@ class TelegramTransport(Transport):
         """Run ``work`` unless Telegram re-delivered an update already handled (by any worker)."""
         assert self._bot is not None and self._me is not None
         if self._handled is None:
-            self._handled = HandledUpdates(self._bot.services.db, self._me.id)
+            self._handled = HandledUpdates(self._bot.db, self._me.id)
         if await self._handled.first_delivery(update_id):
             await work()
         else:
             log.info("Telegram: update %d was already handled", update_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        assert self._bot is not None
+        self._bot.track(work)
 
     async def _pressed(self, query: CallbackQuery) -> None:
         """Stop the button's spinner first, then run the task's action."""
@@ -334,7 +329,7 @@ class TelegramTransport(Transport):
             address = Address(PLATFORM, str(change.chat.id))
             reason = "the bot was removed from the chat or blocked"
             try:
-                paused = await mark_unavailable(self._bot.services.db, address, reason)
+                paused = await self._bot.chat_unavailable(address, reason)
             except Exception:  # the next failed send records it instead
                 log.exception("Telegram: could not record leaving chat %s", change.chat.id)
                 return

@@ -62,7 +62,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_passages")),
     )
     op.create_index("ix_knowledge_passages_entry", "knowledge_passages", ["entry_id"], unique=False)
+    _full_text_index()
 
+
+def _full_text_index() -> None:
+    """Each backend's own full-text search over passages, kept outside the ORM."""
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute(

@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
 from bot.reminders.occurrence import localize, next_occurrence
+from tasks import _durations as durations
 from tasks._numbers import check_span, whole_number
 from tasks.reminders.when import relative
 from tasks.reminders.when.bounds import already_past, horizon, too_far
@@ -64,7 +65,7 @@ def parse(spec: str, now: datetime, zone: str, max_years: int) -> ParsedWhen:
     if spec.lower().startswith("every "):
         return _parse_recurrence(spec, now, zone, max_years)
     if match := _RELATIVE.match(spec):
-        pieces = relative.pieces(match["span"])
+        pieces = durations.pieces(match["span"])
         check_span(pieces, horizon(max_years), too_far(max_years))
         due = relative.after(pieces, now, zone)
         return ParsedWhen(_text(spec[match.end() :]), due, None, False)

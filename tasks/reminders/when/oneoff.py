@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from bot.errors import UsageError
+from tasks._durations import WORD_NUMBERS
 from tasks._numbers import check_span
 from tasks.reminders.when import duckling, readings, relative, zones
 from tasks.reminders.when.bounds import already_past, horizon, too_far
@@ -277,7 +278,7 @@ def _half_of_day(clock: Reading, part: Reading, phrase: Phrase) -> Reading | Non
 
 def _weeks_from(match: re.Match[str], today: date) -> date:
     """ "two weeks from monday": the coming Monday (or tomorrow), then that many weeks on."""
-    count = relative.WORD_NUMBERS.get(match["n"]) or int(match["n"])
+    count = WORD_NUMBERS.get(match["n"]) or int(match["n"])
     if match["day"] == "tomorrow":
         start = today + timedelta(days=1)
     else:

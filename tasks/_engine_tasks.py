@@ -1,4 +1,13 @@
-"""What the four language tasks share: reaching the engine, finding the input, fitting prompts.
+"""Helpers for the tasks that run on the engine: reaching it, reading the input, fitting prompts.
+
+``/ask``, ``/summarize``, ``/translate`` and ``/sentiment`` (the tasks with
+``needs_model``) reach the engine through :func:`get_engine` and see it as a
+:class:`TaskEngine`, the slice of :class:`bot.engine.Engine` they use. Their
+input is cut to the model's token limits here, and the window of chat history
+they read (``50``, ``2h``) is parsed here. Not to be confused with
+:mod:`bot.locale` (time zone and language names), :mod:`tasks._translation_languages`
+(what ``/translate`` knows about languages) or :mod:`tasks._sentences` (sentence
+splitting, which needs no engine).
 
 Each task keeps its own prompt templates in one ``PROMPTS`` dict; an operator
 can replace any of them for another model through ``settings.prompts``
@@ -8,17 +17,14 @@ task has to know which model family runs underneath.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sentencex import segment
-
 from bot.errors import ServiceUnavailable, UsageError, UserError
+from tasks._durations import parse_duration
 from tasks._numbers import whole_number
 
 log = logging.getLogger(__name__)
@@ -33,8 +39,9 @@ NO_ENGINE = (
 )
 
 
-class Engine(Protocol):
-    """The part of ``bot.engine`` a task uses; tests pass a scripted engine with this shape."""
+class TaskEngine(Protocol):
+    """The part of :class:`bot.engine.Engine` a task uses; tests pass a scripted engine
+    with this shape, so tasks never depend on the engine's internals."""
 
     name: str
     max_source_tokens: int
@@ -46,7 +53,7 @@ class Engine(Protocol):
     async def score(self, source: str, candidates: list[str]) -> list[Any]: ...
 
 
-async def get_engine(ctx: Context, model: str | None = None) -> Engine:
+async def get_engine(ctx: Context, model: str | None = None) -> TaskEngine:
     """The loaded model (default or ``model``); a one-sentence reply when there is none.
 
     ``ModelNotAvailable`` and ``EngineBusy`` are user errors already, so they
@@ -55,7 +62,7 @@ async def get_engine(ctx: Context, model: str | None = None) -> Engine:
     pool = ctx.engine
     if pool is None:
         raise ServiceUnavailable(NO_ENGINE)
-    engine: Engine = await pool.get(model)
+    engine: TaskEngine = await pool.get(model)
     return engine
 
 
@@ -67,9 +74,7 @@ def prompt(ctx: Context, key: str, defaults: Mapping[str, str], **fields: str) -
         return template.format(**fields)
     except (KeyError, IndexError) as exc:
         # An operator's template naming a field we do not have; the default always works.
-        import logging
-
-        logging.getLogger(__name__).warning("prompt override %s is broken: %s", key, exc)
+        log.warning("prompt override %s is broken: %s", key, exc)
         return defaults[key].format(**fields)
 
 
@@ -98,7 +103,7 @@ def too_long(tokens: int, limit: int) -> UserError:
     )
 
 
-def ensure_fits(engine: Engine, text: str) -> None:
+def ensure_fits(engine: TaskEngine, text: str) -> None:
     """Refuse a prompt the model would silently truncate."""
     tokens = engine.count_tokens(text)
     if tokens > engine.max_source_tokens:
@@ -109,7 +114,7 @@ def ensure_fits(engine: Engine, text: str) -> None:
 MAX_REQUESTS_AT_ONCE = 32
 
 
-def requests_at_once(ctx: Context, engine: Engine) -> int:
+def requests_at_once(ctx: Context, engine: TaskEngine) -> int:
     """How many requests one command may submit together without being refused as "busy".
 
     The engine refuses requests past its queue limit, so a command with more
@@ -129,7 +134,7 @@ def requests_at_once(ctx: Context, engine: Engine) -> int:
 
 
 async def generate_in_waves(
-    engine: Engine, texts: list[str], options: Any, at_once: int
+    engine: TaskEngine, texts: list[str], options: Any, at_once: int
 ) -> list[Any]:
     """``generate_batch`` over ``texts`` in waves of ``at_once``; results in input order.
 
@@ -142,72 +147,14 @@ async def generate_in_waves(
     return results
 
 
-def output_budget(engine: Engine, wanted: int) -> int:
+def output_budget(engine: TaskEngine, wanted: int) -> int:
     """``wanted`` new tokens, capped at what the engine accepts for one answer."""
     cap = getattr(engine, "max_target_tokens", None) or engine.max_source_tokens
     return max(1, min(wanted, cap))
 
 
-def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence; together the spans cover ``text`` exactly.
-
-    sentencex (Wikimedia's segmenter: abbreviations such as "Dr.", "p.m." and
-    "z.B." per language, decimals, URLs, CJK full stops) only proposes where
-    to cut. The pieces are always slices of the original string, and when the
-    library's pieces stop matching it, the rest is kept as one piece, so no
-    character can be lost, changed or repeated whatever the library returns.
-    """
-    ends: list[int] = []
-    position = 0
-    for piece in _segment(language or "en", text):
-        if not piece or not text.startswith(piece, position):
-            break
-        position += len(piece)
-        ends.append(position)
-    if position < len(text):
-        ends.append(len(text))
-    return list(zip([0, *ends], ends, strict=False))
-
-
-#: Where the plain fallback cuts: after sentence-final punctuation and the spaces after it
-#: (CJK full stops need no space).
-_PLAIN_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])")
-
-
-def _segment(language: str, text: str) -> list[str]:
-    """sentencex's pieces, or a plain split where the library fails on this text.
-
-    sentencex is Rust; on some character sequences it panics (slicing inside a
-    multi-byte character), which reaches Python as ``pyo3_runtime.PanicException``,
-    a ``BaseException``. A chat message must never end in a crash, so any failure
-    of the library falls back to cutting after sentence-final punctuation.
-    """
-    try:
-        return list(segment(language, text))
-    except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
-        raise
-    except BaseException:  # the Rust panic, see above
-        log.warning("sentencex failed on a %d-character text; using the plain split", len(text))
-        pieces, start = [], 0
-        for match in _PLAIN_BOUNDARY.finditer(text):
-            if match.end() > start:
-                pieces.append(text[start : match.end()])
-                start = match.end()
-        return [*pieces, text[start:]] if start < len(text) else pieces
-
-
-def sentences(text: str, language: str = "en") -> list[str]:
-    """The sentences of ``text``, punctuation kept, each trimmed of surrounding whitespace.
-
-    Only whitespace is dropped: between and around the returned pieces lies
-    nothing but whitespace, and whitespace-only spans (blank lines) are left out.
-    """
-    pieces = (text[start:end].strip() for start, end in sentence_spans(text, language))
-    return [piece for piece in pieces if piece]
-
-
 def pack_by_tokens(
-    engine: Engine, pieces: Iterable[str], budget: int, *, joiner: str = "\n"
+    engine: TaskEngine, pieces: Iterable[str], budget: int, *, joiner: str = "\n"
 ) -> list[str]:
     """Group ``pieces`` in order into chunks of at most ``budget`` tokens each.
 
@@ -235,7 +182,7 @@ def pack_by_tokens(
     return chunks
 
 
-def cut_words(engine: Engine, text: str, budget: int) -> list[str]:
+def cut_words(engine: TaskEngine, text: str, budget: int) -> list[str]:
     """``text`` cut at word boundaries into pieces of at most ``budget`` tokens each."""
     out: list[str] = []
     current: list[str] = []
@@ -257,7 +204,7 @@ def cut_words(engine: Engine, text: str, budget: int) -> list[str]:
     return out
 
 
-def _cut_chars(engine: Engine, word: str, budget: int) -> list[str]:
+def _cut_chars(engine: TaskEngine, word: str, budget: int) -> list[str]:
     pieces = []
     while word:
         size = len(word)
@@ -268,7 +215,7 @@ def _cut_chars(engine: Engine, word: str, budget: int) -> list[str]:
     return pieces
 
 
-def clip(engine: Engine, text: str, budget: int) -> str:
+def clip(engine: TaskEngine, text: str, budget: int) -> str:
     """The longest start of ``text`` within ``budget`` tokens, cut between words; "" if none fits."""
     if engine.count_tokens(text) <= budget:
         return text
@@ -276,7 +223,7 @@ def clip(engine: Engine, text: str, budget: int) -> str:
     return start if engine.count_tokens(start) <= budget else ""
 
 
-def truncate(engine: Engine, text: str, budget: int) -> str:
+def truncate(engine: TaskEngine, text: str, budget: int) -> str:
     """The start of ``text`` within ``budget`` tokens (all of it when it fits)."""
     if engine.count_tokens(text) <= budget:
         return text
@@ -296,26 +243,30 @@ class Window:
         return f"the last {self.count} messages"
 
 
-_PERIOD = re.compile(r"^(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)$", re.I)
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+#: The longest window read, the old four-digit limit in days: the history is shorter anyway.
+MAX_PERIOD = timedelta(days=9999)
+_PERIOD_RANGE = "Give a period in minutes, hours, days or weeks, up to 9999 days, e.g. 30m or 2h."
 
 
 def parse_window(word: str, *, max_count: int = 1000) -> Window | None:
-    """``"50"`` → last 50 messages, ``"2h"``/``"30m"``/``"1d"`` → a period; else None."""
+    """``"50"`` → last 50 messages, ``"2h"``/``"30m"``/``"1d"`` → a period; else None.
+
+    Periods are read by :func:`tasks._durations.parse_duration` (the grammar of snooze
+    lengths) and kept in whole minutes, which is how :meth:`Window.describe` says them.
+    """
     word = word.strip()
     count = whole_number(word)  # not isdigit(): "²" is a digit that int() refuses
     if count is not None:
         if not 1 <= count <= max_count:
             raise UserError(f"Give a number of messages between 1 and {max_count}.")
         return Window(count=count)
-    match = _PERIOD.match(word)
-    if not match:
+    period = parse_duration(word, longest=MAX_PERIOD, refusal=_PERIOD_RANGE)
+    if period is None:
         return None
-    amount = int(match[1])
-    if amount < 1:
+    minutes = period // timedelta(minutes=1)
+    if minutes < 1:
         raise UserError("Give a period of at least one minute, e.g. 30m or 2h.")
-    unit = _UNITS[match[2][0].lower()]
-    return Window(period=timedelta(**{unit: amount}))
+    return Window(period=timedelta(minutes=minutes))
 
 
 def _describe_period(period: timedelta) -> str:

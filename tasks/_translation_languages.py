@@ -1,105 +1,26 @@
-"""Language names as users type them, detecting the language of a text offline, and
-the language codes of multilingual translation models.
+"""What /translate knows about languages beyond their names: which language a text
+is in, and how a multilingual translation model spells each language.
 
-Names come from langcodes (English names, native names and ISO codes:
-``de``, ``German``, ``Deutsch``); detection uses py3langid's small bundled
-model, loaded once in a worker thread because loading takes most of a second.
-A language resolves to its ISO 639 code, plus the script when it is not the
-language's usual one (``zh-Hant``, ``sr-Latn``), since translation models tell
-those apart. :func:`model_language` maps such a tag to an NLLB code
-(``deu_Latn``) or an M2M100 token (``__de__``).
+Language *names* as users type them live in :mod:`bot.locale` (one home, shared
+with ``/settings``). Detection uses py3langid's small bundled model, loaded once in
+a worker thread because loading takes most of a second. :func:`model_language`
+maps a tag from :func:`bot.locale.resolve_language` (``de``, ``zh-Hant``) to an NLLB
+code (``deu_Latn``) or an M2M100 token (``__de__``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
-import string
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
-
-from bot.errors import UserError
 
 if TYPE_CHECKING:
     from langcodes import Language
 
 #: Below this probability a detected language is treated as unknown.
 MIN_CONFIDENCE = 0.5
-
-
-@cache
-def _names() -> dict[str, str]:
-    """Lowercased English and native names and codes of every two-letter language → its code."""
-    import langcodes
-
-    found: dict[str, str] = {}
-    for a in string.ascii_lowercase:
-        for b in string.ascii_lowercase:
-            lang = langcodes.Language.get(a + b)
-            if not lang.has_name_data():
-                continue
-            code = lang.language or ""
-            found.setdefault(code, code)
-            for name in (lang.display_name(), lang.autonym()):
-                found.setdefault(name.lower(), code)
-    return found
-
-
-def resolve_language(name: str) -> str:
-    """The ISO 639 code of a language given by code, English or native name.
-
-    Raises a :class:`UserError` listing close matches when nothing fits.
-    """
-    import langcodes
-
-    cleaned = name.strip().strip(".,:;")
-    if not cleaned:
-        raise UserError("Give a language, for example de, German or Deutsch.")
-    known = _names()
-    if cleaned.lower() in known:
-        return known[cleaned.lower()]
-    try:
-        lang = langcodes.Language.get(langcodes.standardize_tag(cleaned))
-        if lang.language and lang.language != "und" and lang.has_name_data():
-            return _tag(lang)
-    except (ValueError, LookupError):
-        pass
-    try:
-        found = langcodes.find(cleaned)
-        if found.language:
-            return _tag(found)
-    except LookupError:
-        pass
-    close = difflib.get_close_matches(cleaned.lower(), list(known), n=4, cutoff=0.6)
-    suggestions = list(dict.fromkeys(display(known[c]) for c in close))
-    hint = (
-        " Did you mean " + " or ".join(suggestions) + "?"
-        if suggestions
-        else " Use a code or a name, for example de, German or Deutsch."
-    )
-    raise UserError(f"I don't know the language {cleaned!r}.{hint}")
-
-
-def _tag(lang: Language) -> str:
-    """The language, plus its script when that is not the usual one: ``zh-TW`` → ``zh-Hant``.
-
-    Regions are dropped (``de-DE`` → ``de``): nothing here translates by region.
-    """
-    import langcodes
-
-    script = lang.maximize().script
-    if script and script != langcodes.Language.get(lang.language).maximize().script:
-        return f"{lang.language}-{script}"
-    return str(lang.language)
-
-
-def display(code: str) -> str:
-    """The English name of a language code, e.g. ``"German"``."""
-    import langcodes
-
-    return str(langcodes.Language.get(code).display_name())
 
 
 @dataclass(frozen=True)
