@@ -11,13 +11,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.context import Services
 from bot.core import Bot
 from bot.plugins import PluginRegistry
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.transports.base import PlatformUnreachable, Transport, TransportRegistry
 from storage.db import Database
 
@@ -40,7 +41,15 @@ def configured_transports(settings: Settings) -> list[Transport]:
 
 
 def make_engine_pool(settings: Settings) -> Any:
-    """The shared engine pool; models load on first use, so this is cheap."""
+    """The shared engine pool; cheap either way, as nothing is loaded or asked until first use.
+
+    With ``SEQBOT_ENGINE_URL`` the model runs on an engine server (``seqbot engine serve``)
+    and this process loads none; otherwise models load here on first use.
+    """
+    if settings.engine_url:
+        from bot.serving.client import RemotePool
+
+        return RemotePool.from_settings(settings)
     from bot.engine import EngineConfig, EnginePool
 
     return EnginePool(EngineConfig.from_settings(settings), settings.model)
@@ -48,9 +57,24 @@ def make_engine_pool(settings: Settings) -> Any:
 
 def make_reminders(services: Services) -> Any:
     """The reminder dispatcher, which wakes at the next due reminder."""
-    from bot.reminders import ReminderDispatcher
+    from bot.reminders import DispatchPolicy, ReminderDispatcher
 
-    return ReminderDispatcher(services)
+    settings = services.settings
+    lease = timedelta(seconds=settings.reminder_lease_seconds)
+    try:
+        policy = DispatchPolicy(
+            lease=lease,
+            send_timeout=settings.reminder_send_timeout_seconds,
+            # Time kept for recording outcomes: 5 s, or a fifth of a short (test) lease.
+            record_margin=min(timedelta(seconds=5), lease / 5),
+            sweep_seconds=settings.reminder_sweep_seconds,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            "SEQBOT_REMINDER_LEASE_SECONDS must be longer than "
+            f"SEQBOT_REMINDER_SEND_TIMEOUT_SECONDS plus the time to record a send ({exc})"
+        ) from None
+    return ReminderDispatcher(services, policy=policy)
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings.exceptions import SettingsError
 
 from bot.engine.cli import model_app
+from bot.serving.serve_cli import engine_app
 from bot.settings import ConfigError, Settings, describe_settings_error
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 app.add_typer(model_app, name="model", help="Download, inspect and try models.")
+app.add_typer(engine_app, name="engine")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -65,6 +65,8 @@ def offer_default_model(
     """Ask to download ``settings.model`` if it is missing; every outcome is one line."""
     from bot.engine.download import pull
 
+    if settings.engine_url:  # the model runs on the engine server; nothing to fetch here
+        return
     name = settings.model
     if not needs_download(name, settings.model_dir):
         return

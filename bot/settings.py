@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     engine_max_batch: int = Field(32, ge=1, description="Sequences decoded together")
     engine_max_queue: int = Field(256, ge=1, description="Waiting requests before 'busy'")
     engine_timeout_seconds: float = Field(120.0, gt=0, description="Per-request time limit")
+    engine_url: str | None = Field(
+        None,
+        description="A remote engine (`seqbot engine serve`), http://HOST:PORT/seqbot: "
+        "no model is loaded in this process",
+    )
+    engine_retries: int = Field(
+        3, ge=0, le=10, description="Retries of a remote engine request that could not connect"
+    )
     translation_models: dict[str, str] = Field(
         default_factory=dict, description='Marian models per pair, JSON: {"en-de": "path"}'
     )
@@ -111,6 +119,15 @@ class Settings(BaseSettings):
     )
     reminder_grace_minutes: int = Field(
         60 * 24, ge=0, description="Overdue by more than this after downtime: reported as missed"
+    )
+    reminder_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a worker owns the due reminders it claimed"
+    )
+    reminder_send_timeout_seconds: float = Field(
+        20.0, gt=0, description="Longest wait for one reminder post"
+    )
+    reminder_sweep_seconds: float = Field(
+        15.0, gt=0, description="How often each worker looks for due reminders regardless"
     )
 
     # Telegram
@@ -172,6 +189,24 @@ class Settings(BaseSettings):
         self.database_url = SecretStr(url.render_as_string(hide_password=False))
         return self
 
+    @field_validator("engine_url")
+    @classmethod
+    def _valid_engine_url(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host; never echoed back, as it may carry a password."""
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # raises ValueError for a port that is not a number
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError("must be an http:// or https:// URL such as http://HOST:8000/seqbot")
+        return value.strip().rstrip("/")
+
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
@@ -199,6 +234,10 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "database_url":
                 value = self.database_url_masked
+            elif name == "engine_url" and value:
+                from bot.serving.client import safe_url
+
+                value = safe_url(value)
             elif isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
             shown[name] = value

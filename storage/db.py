@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -106,7 +106,15 @@ class Database:
         await self.engine.dispose()
 
 
+#: The advisory lock PostgreSQL migrations take (any constant both workers agree on).
+MIGRATION_LOCK = 0x5E9B07
+
+
 def _upgrade_sync(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Workers starting together on an empty database would both create the tables;
+        # the second waits here, then finds the schema current. Released at commit.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     current = MigrationContext.configure(connection).get_current_heads()

@@ -95,6 +95,14 @@ def generate(
         list[str] | None, typer.Argument(help="Inputs; one per line from stdin if omitted")
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Directory or hub id")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="An engine server (seqbot engine serve), e.g. http://HOST:8000/seqbot; "
+            "default: SEQBOT_ENGINE_URL unless --model is given",
+        ),
+    ] = None,
     beams: Annotated[int, typer.Option("--beams", min=1)] = 1,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 64,
     int8: Annotated[
@@ -102,13 +110,30 @@ def generate(
     ] = None,
 ) -> None:
     """Generate one output line per input, exactly as the bot would."""
-    from .engine import Engine
     from .options import GenerationOptions
 
     settings = _settings()
     inputs = list(texts) if texts else [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not inputs:
         return
+    options = GenerationOptions(max_new_tokens=max_new_tokens, num_beams=beams)
+    url = url or (None if model else settings.engine_url)
+    if url:
+        if int8 is not None:
+            raise UserError("--int8/--fp32 choose a local model's precision, not a server's")
+        outputs = asyncio.run(_remote_outputs(url, model, settings, inputs, options))
+    else:
+        outputs = asyncio.run(
+            _local_outputs(_local_engine(settings, model, int8, inputs), inputs, options)
+        )
+    for text in outputs:
+        typer.echo(text.replace("\n", " "))
+
+
+def _local_engine(settings: Any, model: str | None, int8: bool | None, inputs: list[str]) -> Any:
+    """The model loaded here, the way the bot loads it (precision overridable)."""
+    from .engine import Engine
+
     bot = EngineConfig.from_settings(settings)
     config = dataclasses.replace(
         bot,
@@ -116,17 +141,39 @@ def generate(
         max_queue=max(bot.max_queue, len(inputs)),  # every input is submitted at once
         timeout=None,  # a command the operator runs waits as long as it takes
     )
-    engine = Engine.load(model or settings.model, config)
-    options = GenerationOptions(max_new_tokens=max_new_tokens, num_beams=beams)
+    return Engine.load(model or settings.model, config)
 
-    async def run() -> list[str]:
-        try:
-            return [r.text for r in await engine.generate_batch(inputs, options)]
-        finally:
-            await engine.stop()
 
-    for text in asyncio.run(run()):
-        typer.echo(text.replace("\n", " "))
+async def _local_outputs(engine: Any, inputs: list[str], options: Any) -> list[str]:
+    try:
+        return await _outputs(engine, inputs, options, len(inputs))
+    finally:
+        await engine.stop()
+
+
+async def _remote_outputs(
+    url: str, model: str | None, settings: Any, inputs: list[str], options: Any
+) -> list[str]:
+    """The same requests to an engine server; ``--model`` must name the model it runs."""
+    from bot.serving.client import RemotePool
+
+    # No time limit here either; the server's own SEQBOT_ENGINE_TIMEOUT_SECONDS still holds.
+    pool = RemotePool(url, timeout=None, retries=settings.engine_retries)
+    try:
+        engine = await pool.get(model)
+        queue = engine.stats().get("max_queue")
+        at_once = queue if isinstance(queue, int) and queue > 0 else len(inputs)
+        return await _outputs(engine, inputs, options, at_once)
+    finally:
+        await pool.close()
+
+
+async def _outputs(engine: Any, inputs: list[str], options: Any, at_once: int) -> list[str]:
+    """Output texts in input order, submitted ``at_once`` at a time (all: one batch)."""
+    results: list[Any] = []
+    for start in range(0, len(inputs), at_once):
+        results.extend(await engine.generate_batch(inputs[start : start + at_once], options))
+    return [r.text for r in results]
 
 
 def _size(path: Path) -> str:

@@ -317,7 +317,7 @@ class SlackTransport(Transport):
         self, event_id: str, event: MessageEvent, message: IncomingMessage
     ) -> None:
         if not await self._claim(event_id):
-            log.debug("Slack: event %s was already handled", event_id)
+            log.info("Slack: event %s was already handled", event_id)
             return
         assert self.me is not None
         named = event_message(event, self.me, await self._user_name(message.user_id))
