@@ -110,7 +110,7 @@ class Context:
         """
         reply = Reply.coerce(reply)
         self.replies.append(reply)
-        asker = (self.user.chat_id, self.user.id) if record else None
+        asker = (self.user.chat_id, self.user.id) if record and self.message.stored else None
         await self.services.replier.reply(self.message, self.transport, reply, record_for=asker)
 
     async def ask(

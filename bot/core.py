@@ -210,7 +210,7 @@ class Bot:
             user = await user_for(session, message.platform, message.user_id, message.user_name)
             chat = await chat_for(session, message.platform, message.chat_id, message.chat_kind)
             await session.flush()
-            if text and not message.action:
+            if text and not message.action and message.stored:
                 await history.record(
                     session,
                     chat_id=chat.id,

@@ -9,6 +9,7 @@ is small, hashable and storable as three strings.
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,23 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message, as the platform describes it; the bytes come on demand.
+
+    Tasks decide from the description (name, type, size) whether to fetch it
+    at all, so a file that is too big or of the wrong type is refused without
+    being downloaded. ``read`` is provided by the transport (Telegram: ``getFile``
+    and a download) and returns the whole file.
+    """
+
+    name: str
+    mime_type: str | None
+    #: Bytes, when the platform says; ``None`` when it does not (check after ``read``).
+    size: int | None
+    read: Callable[[], Awaitable[bytes]] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class QuotedMessage:
     """The message an incoming message replies to, with its text when the platform gives it."""
 
@@ -39,6 +57,8 @@ class QuotedMessage:
     user_id: str | None = None
     user_name: str | None = None
     from_bot: bool = False
+    #: Files the quoted message carries (``/kb add`` as a reply to a document).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +81,15 @@ class IncomingMessage:
     action: str | None = None
     #: The command the platform already parsed (Slack slash commands), e.g. ``"seqbot"``.
     slash_command: str | None = None
+    #: Files sent with the message (a Telegram document), in the order the platform lists them.
+    attachments: tuple[Attachment, ...] = ()
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: How replies travel back, set and read only by the transport that received the
     #: message (Slack: the slash command's ack and ``response_url``); opaque to the core.
     origin: object | None = field(default=None, compare=False, repr=False)
+    #: False keeps the message and the answers to it out of the chat's history: a
+    #: Telegram inline query is seen by nobody else, and no /forget could reach it.
+    stored: bool = True
 
     @property
     def address(self) -> Address:

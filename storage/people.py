@@ -40,6 +40,13 @@ async def user_for(session: AsyncSession, platform: str, external_id: str, name:
     return user
 
 
+async def find_user(session: AsyncSession, platform: str, external_id: str) -> User | None:
+    """The stored user, or None for someone who never wrote to the bot."""
+    return await session.scalar(
+        select(User).where(User.platform == platform, User.external_id == external_id)
+    )
+
+
 async def chat_for(session: AsyncSession, platform: str, external_id: str, kind: str) -> Chat:
     """The stored chat, created on first sight; a message from an inactive chat revives it."""
     chat, created = await _get_or_create(session, Chat, platform=platform, external_id=external_id)

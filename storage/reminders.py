@@ -18,7 +18,7 @@ from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from storage.models import Reminder, ReminderStatus
+from storage.models import Reminder, ReminderStatus, User
 
 #: Reminders that still count against the per-user cap and can still fire.
 ACTIVE = (ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.PAUSED)
@@ -74,6 +74,27 @@ async def active_reminders_in_chat(
             Reminder.status.in_(ACTIVE),
         )
         .order_by(Reminder.due_at, Reminder.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def upcoming_for_person(
+    session: AsyncSession, platform: str, external_user_id: str, limit: int = 20
+) -> list[Reminder]:
+    """A person's reminders that can still fire, in every chat, soonest first (Slack's Home).
+
+    Looked up by the platform's user id, so a person the bot never stored has none.
+    """
+    query = (
+        select(Reminder)
+        .join(User, User.id == Reminder.user_id)
+        .where(
+            User.platform == platform,
+            User.external_id == external_user_id,
+            Reminder.status.in_(ACTIVE),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
     )
     return list(await session.scalars(query))
 

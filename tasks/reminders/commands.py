@@ -33,6 +33,7 @@ from tasks.reminders.formatting import (
     strip_markup,
     until,
 )
+from tasks.reminders.forms import ReminderForm, schedule
 from tasks.reminders.parsing import (
     ParsedWhen,
     format_local,
@@ -94,10 +95,11 @@ class Reminders(Task):
             parse_reminder, spec, now=now, zone=zone or ctx.user.timezone,
             max_years=ctx.settings.reminder_max_years_ahead, language=ctx.user.language,
         )  # fmt: skip
-        if not parsed.text:
+        what = strip_markup(parsed.text) or _quoted(ctx)
+        if not what:
             raise UsageError("What should I remind you of? Put the text after the time.")
         if zone is None and parsed.uses_zone and not ctx.user.timezone_set:
-            pending = {"who": who, "spec": spec, "text": strip_markup(parsed.text)}
+            pending = {"who": who, "spec": spec, "text": what}
             await ctx.ask(
                 f"Which time zone are you in? I'll use **{ctx.user.timezone}** unless you name "
                 "another (for example Europe/Berlin); reply `ok` to keep it. "
@@ -107,6 +109,19 @@ class Reminders(Task):
                 on_abandon=_dropped_note(pending),
             )
             return None
+        reminder = await self._store(
+            ctx, who, what, parsed.due_at, zone or ctx.user.timezone, parsed.rrule
+        )
+        note = ""
+        if zone is None and not ctx.user.timezone_set:
+            note = f"Times are shown in {ctx.user.timezone}; set yours with /settings timezone."
+        text = confirmation(reminder, now=now, zone_note=note, assumption=parsed.assumption)
+        return Reply(text, buttons=_alternative_buttons(reminder, parsed))
+
+    async def _store(
+        self, ctx: Context, who: str, text: str, due_at: datetime, zone: str, rrule: str | None
+    ) -> Reminder:
+        """Insert a reminder here (within the per-user cap) and wake the dispatcher."""
         mention = None
         if who == "me" and ctx.message.chat_kind != ChatKind.PRIVATE:
             mention = ctx.user.display_name or None
@@ -118,18 +133,29 @@ class Reminders(Task):
                 platform=ctx.message.platform,
                 chat_external_id=ctx.message.chat_id,
                 thread_id=ctx.message.thread_id,
-                text=strip_markup(parsed.text),
-                due_at=parsed.due_at,
-                timezone=zone or ctx.user.timezone,
-                rrule=parsed.rrule,
+                text=text,
+                due_at=due_at,
+                timezone=zone,
+                rrule=rrule,
                 mention=mention,
             )
         _wake(ctx)
+        return reminder
+
+    @action("form")
+    async def form_submitted(self, ctx: Context, payload: str) -> str:
+        """A reminder from a form's fields (Slack's modal), confirmed like a typed one."""
+        form = ReminderForm.from_payload(payload)
+        now = _now(ctx)
+        zone = ctx.user.timezone
+        due_at, rrule = schedule(
+            form, zone, now=now, max_years=ctx.settings.reminder_max_years_ahead
+        )
+        reminder = await self._store(ctx, "me", form.full_text, due_at, zone, rrule)
         note = ""
-        if zone is None and not ctx.user.timezone_set:
-            note = f"Times are shown in {ctx.user.timezone}; set yours with /settings timezone."
-        text = confirmation(reminder, now=now, zone_note=note, assumption=parsed.assumption)
-        return Reply(text, buttons=_alternative_buttons(reminder, parsed))
+        if not ctx.user.timezone_set:
+            note = f"Times are shown in {zone}; set yours with /settings timezone."
+        return confirmation(reminder, now=now, zone_note=note)
 
     @dialog_step("timezone")
     async def timezone_answer(
@@ -248,12 +274,17 @@ class Reminders(Task):
             await store.set_status(session, reminder.id, ReminderStatus.CANCELLED)
         return f"Ended the repeating reminder #{reminder.id}: {reminder.text}"
 
-    # -- buttons under delivered reminders ---------------------------------------------------
+    # -- buttons under delivered reminders (and on Slack's Home) -----------------------------
 
     @action("snooze")
     async def snooze_button(self, ctx: Context, payload: str) -> str:
         reminder_id, _, span = payload.partition(":")
         return await self._snooze(ctx, reminder_id, span or "10m")
+
+    @action("cancel")
+    async def cancel_button(self, ctx: Context, payload: str) -> str:
+        """Cancel from a list of reminders (Slack's Home tab)."""
+        return await self._cancel(ctx, payload)
 
     @action("done")
     async def done_button(self, ctx: Context, payload: str) -> str | None:
@@ -313,6 +344,22 @@ def _with_clock(rrule: str, when: datetime, zone: str) -> str:
     local = when.astimezone(ZoneInfo(zone))
     rrule = re.sub(r"BYHOUR=\d+", f"BYHOUR={local.hour}", rrule)
     return re.sub(r"BYMINUTE=\d+", f"BYMINUTE={local.minute}", rrule)
+
+
+#: The most of a quoted message a reminder repeats.
+QUOTE_CHARS = 300
+
+
+def _quoted(ctx: Context) -> str:
+    """``/remind in 2 hours`` sent as a reply: the reminder quotes the message replied to."""
+    quoted = ctx.message.reply_to
+    text = " ".join((quoted.text or "").split()) if quoted is not None else ""
+    if not text:
+        return ""
+    if len(text) > QUOTE_CHARS:
+        text = text[: QUOTE_CHARS - 1].rstrip() + "…"
+    author = f" ({quoted.user_name})" if quoted is not None and quoted.user_name else ""
+    return f"“{strip_markup(text)}”{author}"
 
 
 def _dropped_note(pending: dict[str, Any]) -> str:

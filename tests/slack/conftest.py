@@ -2,8 +2,10 @@
 
 :class:`FakeSlack` serves the Web API methods seqbot uses (``auth.test``,
 ``chat.postMessage``, ``chat.postEphemeral``, ``users.info``,
-``conversations.info``, ``apps.connections.open``), the ``response_url``
-endpoint and a Socket Mode WebSocket. It records every call and can be told
+``conversations.info``, ``conversations.replies``, ``chat.getPermalink``,
+``views.open``, ``views.publish``, ``apps.connections.open``), the ``response_url``
+endpoint, file downloads (``url_private_download``, bot token required) and a
+Socket Mode WebSocket. It records every call and can be told
 to answer the next calls with 429 + ``Retry-After``, a Slack error, or an
 expired response URL. :class:`SlackBot` signs requests exactly as Slack does
 (``v0:{timestamp}:{body}``, HMAC-SHA256) and posts them to the bot.
@@ -70,6 +72,14 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     expired_urls: set[str] = field(default_factory=set)
     users: dict[str, str] = field(default_factory=lambda: {"U1": "Alice", "U2": "Bob"})
+    #: ``conversations.replies`` answers: (channel, thread ts) → the thread's messages.
+    threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    #: Files served at ``url_private_download``: file id → bytes (see :meth:`shared_file`).
+    files: dict[str, bytes] = field(default_factory=dict)
+    #: Every download request: (file id, its ``Authorization`` header).
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+    #: Status codes for the next downloads (a failing file host).
+    download_failures: list[int] = field(default_factory=list)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -92,6 +102,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files-pri/{team}-{file}/download/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -177,6 +188,19 @@ class FakeSlack:
         if method == "conversations.info":
             channel = params.get("channel", "")
             return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D")}}
+        if method in ("views.open", "views.publish"):
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {**(view or {}), "id": f"V{next(self._ts):04d}"}}
+        if method == "conversations.replies":
+            key = (params.get("channel", ""), params.get("ts", ""))
+            if key not in self.threads:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": self.threads[key], "has_more": False}
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel", ""), params.get("message_ts", "")
+            link = f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            return {"ok": True, "channel": channel, "permalink": link}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}
@@ -189,6 +213,39 @@ class FakeSlack:
         self.responses.append((url, body))
         await self._notify()
         return web.Response(text="ok")
+
+    def shared_file(
+        self, name: str, data: bytes, mimetype: str, filetype: str, *, size: int | None = None
+    ) -> dict[str, Any]:
+        """Serve ``data`` and return Slack's file object for it, as a ``file_share`` lists it."""
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        self.files[file_id] = data
+        base = f"http://127.0.0.1:{self.port}/files-pri/{TEAM}-{file_id}"
+        return {
+            "id": file_id, "created": int(time.time()), "timestamp": int(time.time()),
+            "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
+            "pretty_type": filetype.upper(), "user": "U1", "user_team": TEAM, "editable": False,
+            "size": len(data) if size is None else size, "mode": "hosted", "is_external": False,
+            "external_type": "", "is_public": False, "public_url_shared": False,
+            "display_as_bot": False, "username": "",
+            "url_private": f"{base}/{name}", "url_private_download": f"{base}/download/{name}",
+            "permalink": f"https://test.slack.com/files/U1/{file_id}/{name}",
+            "has_rich_preview": False, "file_access": "visible",
+        }  # fmt: skip
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """Slack's file host: the bytes for the bot token, a sign-in page for anyone else."""
+        file_id = request.match_info["file"]
+        auth = request.headers.get("Authorization", "")
+        self.downloads.append((file_id, auth))
+        await self._notify()
+        if self.download_failures:
+            return web.Response(status=self.download_failures.pop(0), text="server error")
+        if auth != f"Bearer {BOT_TOKEN}":
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        if file_id not in self.files:
+            return web.Response(status=404, text="file_not_found")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -305,6 +362,10 @@ class SlackBot:
         self, value: str, *, user: str = "U1", channel: str = "C1", response_url: str | None = None
     ) -> Posted:
         payload = action_payload(value, user, channel, response_url or self.fake.response_url())
+        return await self.interact(payload)
+
+    async def interact(self, payload: dict[str, Any]) -> Posted:
+        """Post an interactivity payload (``block_actions``, ``view_submission``, …) as Slack does."""
         form = urlencode({"payload": json.dumps(payload)})
         return await self.post_signed(form, "application/x-www-form-urlencoded")
 
@@ -343,6 +404,72 @@ def action_payload(value: str, user: str, channel: str, response_url: str) -> di
     }  # fmt: skip
 
 
+def home_opened(user: str = "U1", channel: str = "D1", tab: str = "home") -> dict[str, Any]:
+    """Slack's ``app_home_opened`` event (the first time: no ``view`` yet)."""
+    return {"type": "app_home_opened", "user": user, "channel": channel, "tab": tab,
+            "event_ts": f"{time.time():.6f}"}  # fmt: skip
+
+
+def view_press(
+    action_id: str, value: str, view: dict[str, Any], *, user: str = "U1"
+) -> dict[str, Any]:
+    """``block_actions`` from a button in a view (Home or modal): no channel, no response URL."""
+    return {
+        "type": "block_actions", "team": {"id": TEAM}, "api_app_id": "A0001",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM},
+        "container": {"type": "view", "view_id": view.get("id", "V1")},
+        "trigger_id": uuid.uuid4().hex,
+        "view": {"id": view.get("id", "V1"), "type": view.get("type", "home"),
+                 "callback_id": view.get("callback_id", ""),
+                 "private_metadata": view.get("private_metadata", ""), "hash": "1.abc",
+                 "state": {"values": {}}, "blocks": view.get("blocks", [])},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                     "action_ts": str(time.time())}],
+    }  # fmt: skip
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]], *, user: str = "U1"
+) -> dict[str, Any]:
+    """Slack's ``view_submission`` for a modal we opened, with the inputs' ``state.values``."""
+    return {
+        "type": "view_submission", "team": {"id": TEAM, "domain": "test"}, "api_app_id": "A0001",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM},
+        "trigger_id": uuid.uuid4().hex,
+        "view": {"id": view.get("id", "V1"), "team_id": TEAM, "type": "modal",
+                 "callback_id": view["callback_id"],
+                 "private_metadata": view.get("private_metadata", ""),
+                 "blocks": view.get("blocks", []), "state": {"values": values},
+                 "hash": "1.abc", "title": view.get("title"), "root_view_id": view.get("id")},
+        "response_urls": [], "is_enterprise_install": False,
+    }  # fmt: skip
+
+
+def message_shortcut(
+    callback_id: str,
+    message: dict[str, Any],
+    response_url: str,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+) -> dict[str, Any]:
+    """Slack's ``message_action`` payload for a message shortcut used on ``message``."""
+    return {
+        "type": "message_action", "token": "legacy", "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM, "domain": "test"}, "api_app_id": "A0001",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM},
+        "channel": {"id": channel, "name": "general"},
+        "is_enterprise_install": False, "callback_id": callback_id,
+        "trigger_id": uuid.uuid4().hex, "response_url": response_url,
+        "message_ts": message["ts"], "message": {"type": "message", **message},
+    }  # fmt: skip
+
+
+def text_value(text: str) -> dict[str, Any]:
+    """A ``plain_text_input``'s state (Slack omits ``value`` when nothing was typed)."""
+    return {"type": "plain_text_input", "value": text} if text else {"type": "plain_text_input"}
+
+
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
@@ -376,6 +503,7 @@ async def make_slack(db: Database, settings: Settings, fake_slack: FakeSlack):  
         tasks: Sequence[Task] = (),
         ack_budget: float = 2.0,
         with_reminders: bool = False,
+        engine: Any = None,
         **overrides: Any,
     ) -> SlackBot:
         local = slack_settings(settings, fake_slack, **overrides)
@@ -384,6 +512,7 @@ async def make_slack(db: Database, settings: Settings, fake_slack: FakeSlack):  
                 local,
                 db=db,
                 plugins=registry(*tasks),
+                engine=engine,
                 with_engine=False,
                 with_reminders=with_reminders,
             )

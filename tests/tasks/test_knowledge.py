@@ -8,6 +8,7 @@ from storage import knowledge
 from storage.models import KnowledgeEntry, KnowledgePassage
 from tasks.knowledge import preview
 from tests.tasks.conftest import language_tasks, say_as, say_replying
+from tests.tasks.test_knowledge_files import say_in_group
 
 OFFICE = "The office opens at 9am and closes at 6pm on weekdays."
 WIFI = "The guest wifi network is called seqnet and its password is hunter2."
@@ -97,7 +98,8 @@ async def test_add_by_replying_to_a_message(chat, db):
 
 
 async def test_usage_errors(chat, db):
-    assert (await chat.say_one("/kb add")).startswith("Give me the text to remember")
+    # A bare /kb add asks in a private chat (tests/tasks/test_knowledge_files.py), not in groups.
+    assert (await say_in_group(chat, "/kb add"))[0].startswith("Give me the text to remember")
     assert "Usage:\n/kb add" in await chat.say_one("/kb frobnicate")
     not_a_number = await chat.say_one("/kb remove twelve")
     assert not_a_number.split("\n")[:2] == [

@@ -116,14 +116,20 @@ async def running(
     stack = contextlib.AsyncExitStack()
 
     async def start(
-        *, plugins: PluginRegistry | None = None, with_reminders: bool = False, **overrides: Any
+        *,
+        plugins: PluginRegistry | None = None,
+        with_reminders: bool = False,
+        engine: Any = None,
+        **overrides: Any,
     ) -> RunningBot:
+        """``engine``: a scripted pool (``tests.tasks.conftest.FakePool``) for model tasks."""
         local = telegram_settings.model_copy(update=overrides) if overrides else telegram_settings
         bot = await stack.enter_async_context(
             open_bot(
                 local,
                 db=db,
                 plugins=plugins or registry(),
+                engine=engine,
                 with_engine=False,
                 with_reminders=with_reminders,
             )

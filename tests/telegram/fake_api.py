@@ -34,6 +34,9 @@ _JSON_PARAMS = {
     "offset",
     "timeout",
     "limit",
+    "results",
+    "cache_time",
+    "is_personal",
 }
 
 
@@ -81,6 +84,10 @@ class FakeBotAPI:
     received: list[str] = field(default_factory=list)
     #: Methods whose calls wait for their event before they are answered (see :meth:`hold`).
     held: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: Documents the bot may download, by ``file_id`` (see :func:`document_message`).
+    files: dict[str, bytes] = field(default_factory=dict)
+    #: Paths of the file downloads the bot made.
+    downloads: list[str] = field(default_factory=list)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -99,6 +106,7 @@ class FakeBotAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -221,6 +229,15 @@ class FakeBotAPI:
             self._changed.notify_all()
         return _ok(result)
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file as Telegram's file server serves it, at the ``file_path`` from ``getFile``."""
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        data = self.files.get(path.removeprefix("documents/"))
+        if request.match_info["token"] != TOKEN or data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
+
     def _take_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
         queue = self.failures.get(method, [])
         for i, failure in enumerate(queue):
@@ -256,6 +273,14 @@ class FakeBotAPI:
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                 "from": _bot_user(),
                 "text": params.get("text", ""),
+            }
+        if method == "getFile":
+            file_id = params["file_id"]
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files.get(file_id, b"")),
+                "file_path": f"documents/{file_id}",
             }
         return True  # setMyCommands, deleteWebhook, setWebhook, sendChatAction, answerCallbackQuery
 
@@ -318,6 +343,44 @@ def message(
     if entities:
         body["entities"] = entities
     return {"message": body}
+
+
+def inline_query(text: str, *, sender: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ``inline_query`` update body: ``@bot <text>`` typed in some chat."""
+    return {
+        "inline_query": {
+            "id": str(next(_message_ids)),
+            "from": sender or user(),
+            "query": text,
+            "offset": "",
+            "chat_type": "supergroup",
+        }
+    }
+
+
+def document_message(
+    chat_id: int, file_name: str, data: bytes, caption: str | None = None, **extra: Any
+) -> tuple[dict[str, Any], str]:
+    """A ``message`` update with a ``document`` (and caption), and its ``file_id`` to serve
+    ``data`` under (``api.files[file_id] = data``)."""
+    update = message(chat_id, caption or "", **extra)
+    body = update["message"]
+    del body["text"]
+    body.pop("entities", None)
+    if caption:
+        body["caption"] = caption
+        body["caption_entities"] = [
+            {"type": "bot_command", "offset": 0, "length": len(caption.split()[0])}
+        ]
+    file_id = f"doc-{body['message_id']}"
+    body["document"] = {
+        "file_id": file_id,
+        "file_unique_id": f"u-{file_id}",
+        "file_name": file_name,
+        "mime_type": "application/pdf" if file_name.endswith(".pdf") else "text/plain",
+        "file_size": len(data),
+    }
+    return update, file_id
 
 
 def bot_message(chat_id: int, text: str, message_id: int) -> dict[str, Any]:

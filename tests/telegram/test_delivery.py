@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.messages import Address, Reply
 from bot.transports.base import ChatUnavailable, DeliveryError
+from bot.transports.telegram.menus import MENU_LANGUAGES
 from storage.models import Chat, ReminderStatus
 from tests.telegram.conftest import (
     add_reminder,
@@ -124,7 +125,7 @@ async def test_a_send_during_start_waits_for_the_transport(telegram_settings, fa
     # The send was made while start() waited for getMe, and went out once start() was done.
     assert [c.method for c in fake_api.calls] == [
         "getMe",
-        "setMyCommands",
+        *["setMyCommands"] * (1 + len(MENU_LANGUAGES)),  # English, then one per language
         "deleteWebhook",
         "sendMessage",
     ]

@@ -15,7 +15,7 @@ GROUP = -100500
 async def test_start_checks_token_sets_menu_and_polls(running, fake_api):
     bot = await running()
     assert len(fake_api.sent("getMe")) == 1
-    [set_menu] = fake_api.sent("setMyCommands")
+    [set_menu] = fake_api.sent("setMyCommands", language_code=None)  # the English menu
     menu = set_menu.params["commands"]
     # Every visible command, /start too; hidden ones (/boom) and aliases (/say) stay out.
     assert [c["command"] for c in menu] == [

@@ -105,3 +105,30 @@ def test_reply_to_the_bot_is_quoted_with_its_text():
         "4 pm",
         True,
     )
+
+
+def test_a_document_is_described_and_fetched_only_when_read():
+    body = message(42, "x")["message"]
+    del body["text"]
+    body["document"] = {
+        "file_id": "f1",
+        "file_unique_id": "u1",
+        "file_name": "notes.md",
+        "mime_type": "text/markdown",
+        "file_size": 12,
+    }
+    fetched: list[str] = []
+
+    async def download(file_id: str) -> bytes:
+        fetched.append(file_id)
+        return b"# notes"
+
+    incoming = incoming_message(parse(body), ME, download)
+    assert incoming is not None and incoming.text == ""
+    [file] = incoming.attachments
+    assert (file.name, file.mime_type, file.size) == ("notes.md", "text/markdown", 12)
+    assert not fetched
+    assert incoming_message(parse(body), ME).attachments == ()  # nothing to download with
+    unnamed = {**body, "document": {"file_id": "f2", "file_unique_id": "u2"}}
+    [nameless] = incoming_message(parse(unnamed), ME, download).attachments
+    assert (nameless.name, nameless.mime_type, nameless.size) == ("document-u2", None, None)

@@ -17,7 +17,7 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
@@ -35,7 +35,7 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.messages import ChatKind, IncomingMessage
+from bot.messages import Attachment, ChatKind, IncomingMessage
 
 PLATFORM = "slack"
 JSON_BODY = "application/json"
@@ -128,6 +128,45 @@ class ActionMessage(_Payload):
     thread_ts: Annotated[Ts | None, _NOT_NULL] = None
 
 
+#: Block and action ids of seqbot's own views (``remind_date``), and callback ids.
+BlockKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")]
+Metadata = Annotated[str, StringConstraints(max_length=3000), AfterValidator(_sendable)]
+
+
+class SelectedOption(_Payload):
+    value: Name
+
+
+class InputValue(_Payload):
+    """One input's state in a submitted view: a text, date, time or chosen option.
+
+    Unlike elsewhere, null is what Slack sends for an input left empty.
+    """
+
+    type: Kind
+    value: Text | None = None
+    selected_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    selected_time: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")] | None = None
+    selected_option: SelectedOption | None = None
+
+
+class ViewState(_Payload):
+    values: Annotated[
+        dict[BlockKey, Annotated[dict[BlockKey, InputValue], Field(max_length=25)]],
+        Field(max_length=100),
+    ] = {}
+
+
+class View(_Payload):
+    """A modal or the Home tab, as Slack echoes it back: ids, our metadata, input values."""
+
+    id: SlackId
+    type: Annotated[Kind | None, _NOT_NULL] = None
+    callback_id: Annotated[BlockKey | None, _NOT_NULL] = None
+    private_metadata: Metadata = ""
+    state: Annotated[ViewState | None, _NOT_NULL] = None
+
+
 class Action(_Payload):
     action_id: Annotated[str, StringConstraints(max_length=255), AfterValidator(_sendable)]
     value: Annotated[Name | None, _NOT_NULL] = None  # seqbot's own action ids, a few words
@@ -144,6 +183,64 @@ class BlockActions(_Payload):
     trigger_id: SlackId
     response_url: Annotated[Url | None, _NOT_NULL] = None
     actions: Annotated[list[Action], Field(min_length=1, max_length=25)]
+    view: Annotated[View | None, _NOT_NULL] = None
+
+
+class ViewSubmission(_Payload):
+    """A modal's submit button (``view_submission``)."""
+
+    type: Literal["view_submission"]
+    user: ActionUser
+    trigger_id: Annotated[SlackId | None, _NOT_NULL] = None
+    view: View
+
+
+class ShortcutMessage(_Payload):
+    """The message a message shortcut was used on."""
+
+    ts: Ts
+    text: Annotated[Text | None, _NOT_NULL] = None
+    user: Annotated[SlackId | None, _NOT_NULL] = None
+    bot_id: Annotated[SlackId | None, _NOT_NULL] = None
+    thread_ts: Annotated[Ts | None, _NOT_NULL] = None
+    permalink: Annotated[Url | None, _NOT_NULL] = None
+
+
+class MessageAction(_Payload):
+    """A message shortcut (``message_action``): seqbot's callback ids start with ``seqbot_``."""
+
+    type: Literal["message_action"]
+    callback_id: BlockKey
+    trigger_id: SlackId
+    response_url: Url
+    user: ActionUser
+    channel: ActionChannel
+    message: ShortcutMessage
+    message_ts: Annotated[Ts | None, _NOT_NULL] = None
+
+
+class SlackFile(_Payload):
+    """A file shared in a message (Slack's file object), as far as seqbot reads it.
+
+    Everything but the id is optional: a file from another workspace (Slack
+    Connect) arrives as ``{"id": …, "mode": "file_access"}`` only, and one
+    hidden by a free plan's limit has no download URL. Such files are still
+    described, so ``/kb add`` answers with why it cannot use them.
+    """
+
+    id: SlackId
+    name: Annotated[Text | None, _NOT_NULL] = None
+    title: Annotated[Text | None, _NOT_NULL] = None
+    mimetype: Annotated[Name | None, _NOT_NULL] = None
+    filetype: Annotated[Name | None, _NOT_NULL] = None
+    size: Annotated[int | None, _NOT_NULL, Field(ge=0)] = None
+    mode: Annotated[Kind | None, _NOT_NULL] = None
+    url_private: Annotated[Url | None, _NOT_NULL] = None
+    url_private_download: Annotated[Url | None, _NOT_NULL] = None
+
+
+#: Turns a shared file into the core's description of it (:mod:`.files`: bytes on demand).
+FileReader = Callable[[SlackFile], Attachment]
 
 
 class MessageEvent(_Payload):
@@ -158,6 +255,17 @@ class MessageEvent(_Payload):
     text: Annotated[Text | None, _NOT_NULL] = None
     ts: Annotated[Ts | None, _NOT_NULL] = None
     thread_ts: Annotated[Ts | None, _NOT_NULL] = None
+    #: Files shared with the message (``subtype: file_share``, or a mention with files).
+    files: Annotated[list[SlackFile], Field(max_length=20)] = []
+
+
+class AppHomeOpened(_Payload):
+    """Someone opened the bot's Home (or Messages) tab; ``channel`` is their DM with the bot."""
+
+    type: Literal["app_home_opened"]
+    user: SlackId
+    channel: SlackId
+    tab: Kind = "home"
 
 
 class OtherEvent(_Payload):
@@ -168,6 +276,8 @@ class OtherEvent(_Payload):
 
 def _event_kind(event: Any) -> str:
     kind = event.get("type") if isinstance(event, dict) else getattr(event, "type", None)
+    if kind == "app_home_opened":
+        return "home"
     return "ours" if kind in ("app_mention", "message") else "other"
 
 
@@ -177,7 +287,9 @@ class EventCallback(_Payload):
     team_id: Annotated[SlackId | None, _NOT_NULL] = None
     api_app_id: Annotated[SlackId | None, _NOT_NULL] = None
     event: Annotated[
-        Annotated[MessageEvent, Tag("ours")] | Annotated[OtherEvent, Tag("other")],
+        Annotated[MessageEvent, Tag("ours")]
+        | Annotated[AppHomeOpened, Tag("home")]
+        | Annotated[OtherEvent, Tag("other")],
         Discriminator(_event_kind),
     ]
 
@@ -187,7 +299,11 @@ class UrlVerification(_Payload):
     challenge: Annotated[str, StringConstraints(pattern=r"^[!-~]{1,256}$")]
 
 
-SlackRequest = SlashCommand | SslCheck | BlockActions | EventCallback | UrlVerification
+Interaction = BlockActions | ViewSubmission | MessageAction
+SlackRequest = SlashCommand | SslCheck | Interaction | EventCallback | UrlVerification
+_INTERACTIONS: TypeAdapter[Interaction] = TypeAdapter(
+    Annotated[Interaction, Field(discriminator="type")]
+)
 _EVENTS_API: TypeAdapter[EventCallback | UrlVerification] = TypeAdapter(
     Annotated[EventCallback | UrlVerification, Field(discriminator="type")]
 )
@@ -219,7 +335,7 @@ def parse_request(raw: bytes, content_type: str) -> SlackRequest:
         if "payload" in form:
             if len(form) > 1:
                 raise MalformedRequest("a form with a payload and other fields")
-            return BlockActions.model_validate(_json(form["payload"]))
+            return _INTERACTIONS.validate_python(_json(form["payload"]))
         if "ssl_check" in form:
             return SslCheck.model_validate(form)
         return SlashCommand.model_validate(form)
@@ -333,13 +449,17 @@ def command_message(command: SlashCommand, me: BotIdentity | None) -> IncomingMe
 
 
 def event_message(
-    event: MessageEvent | Mapping[str, Any], me: BotIdentity, user_name: str
+    event: MessageEvent | Mapping[str, Any],
+    me: BotIdentity,
+    user_name: str,
+    read_file: FileReader | None = None,
 ) -> IncomingMessage | None:
     """An ``app_mention`` or ``message`` event, or None when it is not for the core.
 
     A channel message that mentions the bot is skipped here because Slack also
     sends it as ``app_mention`` (which is handled); an ``app_mention`` in a DM
-    is skipped because the DM's ``message`` event carries it.
+    is skipped because the DM's ``message`` event carries it. Shared files
+    become attachments only with a ``read_file`` (the transport's downloader).
     """
     if not isinstance(event, MessageEvent):
         parsed = validated(MessageEvent, event)
@@ -348,7 +468,7 @@ def event_message(
         event = parsed
     if is_from_bot(event, me) or event.subtype not in _HUMAN_SUBTYPES:
         return None
-    if event.user is None or event.text is None:
+    if event.user is None or (event.text is None and not event.files):
         return None
     kind = chat_kind(event.channel, event.channel_type)
     if event.type == "app_mention":
@@ -357,7 +477,7 @@ def event_message(
         addressed = True
     elif kind == ChatKind.PRIVATE:
         addressed = True
-    elif me.mention in event.text or f"<@{me.user_id}|" in event.text:
+    elif me.mention in (event.text or "") or f"<@{me.user_id}|" in (event.text or ""):
         return None
     else:
         addressed = False
@@ -367,10 +487,11 @@ def event_message(
         chat_kind=kind,
         user_id=event.user,
         user_name=user_name or event.user,
-        text=plain_text(event.text, me),
+        text=plain_text(event.text or "", me),
         message_id=event.ts or uuid.uuid4().hex,
         thread_id=event.thread_ts,
         addressed=addressed,
+        attachments=tuple(read_file(f) for f in event.files) if read_file is not None else (),
     )
 
 
@@ -378,6 +499,10 @@ def action_message(body: BlockActions) -> IncomingMessage | None:
     """A button press (``block_actions``): the button's value is the core's action id."""
     value = body.actions[0].value
     channel = body.channel.id if body.channel is not None else body.container.channel_id
+    if channel is None and body.view is not None and body.container.type == "view":
+        # The Home tab has no channel: it keeps the user's DM with the bot in its metadata.
+        metadata = body.view.private_metadata
+        channel = metadata if re.fullmatch(r"D[A-Z0-9]{1,40}", metadata) else None
     if not value or channel is None:
         return None
     return IncomingMessage(

@@ -98,3 +98,19 @@ def slack_messages(reply: Reply) -> list[SlackMessage]:
             blocks.append(actions_block(reply.buttons))
         messages.append(SlackMessage(text=group[0][:FALLBACK_LIMIT], blocks=blocks))
     return messages
+
+
+#: The action id of "Post in thread" under a shortcut's private result (see shortcuts.py).
+SHARE_BUTTON = "seqbot_share"
+
+
+def with_share_button(message: SlackMessage, value: str) -> SlackMessage:
+    """``message`` with a "Post in thread" button: a private result made public on request."""
+    button = {
+        "type": "button",
+        "action_id": SHARE_BUTTON,
+        "text": {"type": "plain_text", "text": "Post in thread"},
+        "value": value[:MAX_BUTTON_VALUE],
+    }
+    blocks = [*message.blocks, {"type": "actions", "elements": [button]}][-MAX_BLOCKS:]
+    return SlackMessage(text=message.text, blocks=blocks)

@@ -11,7 +11,10 @@ Proactive posts (reminders) have no origin and go straight to the Web API.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +26,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import Address, ChatKind, IncomingMessage, Reply
 from bot.transports.base import ChatUnavailable
 from bot.transports.slack import delivery
-from bot.transports.slack.rendering import SlackMessage, slack_messages
+from bot.transports.slack.rendering import (
+    MAX_BUTTON_VALUE,
+    SlackMessage,
+    slack_messages,
+    with_share_button,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,9 @@ class Origin:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     flushing: asyncio.Task[None] | None = None
     url_failed: bool = False
+    #: Set for a message shortcut's private result: where "Post in thread" posts it,
+    #: as ``(channel, thread ts)``.
+    share: tuple[str, str] | None = None
 
 
 class Outbox:
@@ -62,6 +73,7 @@ class Outbox:
         self.session = session
         self._spawn = spawn
         self._on_unavailable = on_unavailable
+        self.shared = SharedResults()
 
     async def post(self, address: Address, reply: Reply) -> str | None:
         """A post with no message to answer (reminders): straight to the Web API."""
@@ -84,8 +96,12 @@ class Outbox:
             if origin.flushing is not None:  # earlier replies first
                 await asyncio.gather(origin.flushing, return_exceptions=True)
             ephemeral = reply.private or origin.ephemeral
+            messages = slack_messages(reply)
+            if origin.share is not None and messages and not reply.private:
+                value = self.shared.offer(*origin.share, reply.text)
+                messages[-1] = with_share_button(messages[-1], value)
             first: str | None = None
-            for message in slack_messages(reply):
+            for message in messages:
                 posted = await self._respond(address, origin, message, ephemeral)
                 first = first or posted
             return first
@@ -157,6 +173,40 @@ class Outbox:
         )
         ts = response.get("ts")
         return str(ts) if ts else None
+
+
+class SharedResults:
+    """What "Post in thread" posts: in the button's value, or kept here when too long.
+
+    Slack sends no message text with a press on an ephemeral message, so the text
+    travels in the button (2,000 characters at most). Longer results are kept in
+    this process's memory (the last 1,000), so their button works on this worker.
+    """
+
+    def __init__(self, keep: int = 1000) -> None:
+        self._kept: OrderedDict[str, str] = OrderedDict()
+        self._keep = keep
+
+    def offer(self, channel: str, thread: str, text: str) -> str:
+        """The button value for sharing ``text`` into ``thread`` of ``channel``."""
+        value = json.dumps({"c": channel, "t": thread, "x": text}, ensure_ascii=False)
+        if len(value) <= MAX_BUTTON_VALUE:
+            return value
+        key = uuid.uuid4().hex
+        self._kept[key] = text
+        while len(self._kept) > self._keep:
+            self._kept.popitem(last=False)
+        return json.dumps({"c": channel, "t": thread, "k": key})
+
+    def take(self, value: str) -> tuple[str, str, str] | None:
+        """(channel, thread, text) of a button value, or None if unreadable or forgotten."""
+        try:
+            data = json.loads(value)
+            channel, thread = str(data["c"]), str(data["t"])
+            text = data["x"] if "x" in data else self._kept.get(str(data["k"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return (channel, thread, str(text)) if isinstance(text, str) else None
 
 
 def _response_type(ephemeral: bool) -> str:

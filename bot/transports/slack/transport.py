@@ -16,6 +16,12 @@ with "Working on it…" and its answer follows through the command's
 ``response_url``, or ``chat.postMessage`` when that URL has expired.
 Replies find their way back by the :class:`Origin` each incoming message
 carries.
+
+Beyond messages: the Home tab (:mod:`.home`), the reminder modal that
+``/seqbot remind`` alone opens (:mod:`.modals`) and the message shortcuts
+(:mod:`.shortcuts`) have listeners of their own, registered before the
+catch-all ones (Bolt runs the first listener that matches). Whatever they
+make of a request still goes through the core as an ``IncomingMessage``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Address, ChatKind, IncomingMessage, Reply
+from bot.reminders.delivery import REMINDERS_TASK
 from bot.settings import Settings
 from bot.transports.base import (
     DeliveryError,
@@ -48,6 +55,9 @@ from bot.transports.base import (
 )
 from bot.transports.slack import delivery
 from bot.transports.slack.connection import HttpEndpoint, connect_socket_mode
+from bot.transports.slack.files import FileDownloader
+from bot.transports.slack.home import SETTINGS_BUTTON, SETTINGS_CALLBACK, HomeTab
+from bot.transports.slack.modals import REMIND_CALLBACK, ReminderModal, command_target
 from bot.transports.slack.payloads import (
     PLATFORM,
     BlockActions,
@@ -60,7 +70,9 @@ from bot.transports.slack.payloads import (
     event_message,
     validated,
 )
+from bot.transports.slack.rendering import SHARE_BUTTON
 from bot.transports.slack.replies import Origin, Outbox
+from bot.transports.slack.shortcuts import CALLBACK_IDS, Shortcuts
 from storage.events import claim_event, prune_events
 from storage.models import utcnow
 
@@ -97,6 +109,10 @@ class SlackTransport(Transport):
         self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._outbox: Outbox | None = None
+        self._files: FileDownloader | None = None
+        self._home: HomeTab | None = None
+        self._modal: ReminderModal | None = None
+        self._shortcuts: Shortcuts | None = None
         self._names: OrderedDict[str, str] = OrderedDict()
         self._last_prune = 0.0
 
@@ -117,12 +133,26 @@ class SlackTransport(Transport):
         self._bot = bot
         self._session = aiohttp.ClientSession()
         self.client = delivery.web_client(token, self.settings.slack_api_url, self._session)
+        self._files = FileDownloader(self._session, token, self.settings.slack_api_url)
         self._outbox = Outbox(
             self.client, self._session, spawn=self._spawn, on_unavailable=self._chat_unavailable
         )
+        self._home = HomeTab(
+            self.client, bot, self.settings, run=self._run_private, spawn=self._spawn,
+            allowed=self._allowed,
+        )  # fmt: skip
+        self._modal = ReminderModal(
+            self.client, bot, self.settings, run=self._handle, claim=self._claim,
+            spawn=self._spawn, allowed=self._allowed,
+        )  # fmt: skip
         try:
             self.me = await self._identify()
             self.mention_tokens = (self.me.mention,)
+            self._shortcuts = Shortcuts(
+                self.client, self._outbox, self._modal, self.me, run=self._handle,
+                claim=self._claim, spawn=self._spawn, allowed=self._allowed,
+                user_name=self._user_name,
+            )  # fmt: skip
             self._app = self._build_app(secret)
             if app_token is not None:
                 self._socket = await connect_socket_mode(self._app, self.client, app_token)
@@ -149,6 +179,10 @@ class SlackTransport(Transport):
         if self._bot is not None:  # replies in progress still need the HTTP session
             await self._bot.idle(timeout=30)
         self._outbox = None
+        self._files = None
+        self._home = None
+        self._modal = None
+        self._shortcuts = None
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -212,6 +246,17 @@ class SlackTransport(Transport):
             logger=logging.getLogger("bot.transports.slack.bolt"),
             name="seqbot",
         )
+        assert self._home is not None
+        # Bolt runs the first listener that matches: specific ones before the catch-alls.
+        app.action(SETTINGS_BUTTON)(self._home.on_settings_button)
+        app.view(SETTINGS_CALLBACK)(self._home.on_settings_submitted)
+        app.event("app_home_opened")(self._home.on_opened)
+        assert self._modal is not None
+        app.view(REMIND_CALLBACK)(self._modal.on_submitted)
+        assert self._shortcuts is not None
+        for callback_id in CALLBACK_IDS:
+            app.shortcut(callback_id)(self._shortcuts.on_shortcut)
+        app.action(SHARE_BUTTON)(self._shortcuts.on_share)
         app.command(re.compile(r".+"))(self._on_command)
         app.action(re.compile(r".*"))(self._on_action)
         app.event(re.compile(r".*"))(self._on_event)
@@ -231,8 +276,18 @@ class SlackTransport(Transport):
         return not (channels and kind != ChatKind.PRIVATE and chat_id not in channels)
 
     async def _handle(self, message: IncomingMessage, origin: Origin) -> None:
+        """Through the core; then the sender's Home is published again if they opened it.
+
+        Channel chatter (not addressed to the bot) changes nothing Home shows: no refresh.
+        """
         assert self._bot is not None
         await self._bot.handle(dataclasses.replace(message, origin=origin), self)
+        if self._home is not None and (message.addressed or message.action):
+            await self._home.refresh(message.user_id)
+
+    async def _run_private(self, message: IncomingMessage) -> None:
+        """A message made from a Home or modal form, answered in the person's DM."""
+        await self._handle(message, Origin(user_id=message.user_id, chat_kind=message.chat_kind))
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Acknowledge within the budget: with the answer if it is ready, else "working…".
@@ -257,6 +312,14 @@ class SlackTransport(Transport):
                 log.info("Slack: command %s was already handled", parsed.trigger_id)
                 await ack()
                 return
+            if self._opens_modal(message):
+                await ack()
+                assert self._modal is not None
+                target = command_target(
+                    message.chat_id, message.chat_kind == ChatKind.PRIVATE, parsed.response_url
+                )
+                self._spawn(self._modal.open(parsed.trigger_id, message.user_id, target))
+                return
             origin = Origin(
                 user_id=message.user_id,
                 chat_kind=message.chat_kind,
@@ -273,6 +336,18 @@ class SlackTransport(Transport):
             log.exception("Slack: a slash command could not be acknowledged properly")
             with contextlib.suppress(Exception):
                 await ack(text="Sorry, something went wrong on my side.", response_type="ephemeral")
+
+    def _opens_modal(self, message: IncomingMessage) -> bool:
+        """``/seqbot remind`` (or ``/remind``) with nothing after it: the form instead of a hint."""
+        assert self._bot is not None
+        route = self._bot.route(message, self)
+        spec = route.spec
+        return (
+            spec is not None
+            and spec.task.name == REMINDERS_TASK
+            and spec.name == "remind"
+            and not route.args.strip()
+        )
 
     def _needs_model(self, message: IncomingMessage) -> bool:
         """Commands of model tasks are slow by nature: acknowledge them without waiting."""
@@ -320,7 +395,8 @@ class SlackTransport(Transport):
             log.info("Slack: event %s was already handled", event_id)
             return
         assert self.me is not None
-        named = event_message(event, self.me, await self._user_name(message.user_id))
+        files = self._files.attachment if self._files is not None else None
+        named = event_message(event, self.me, await self._user_name(message.user_id), files)
         if named is not None:
             await self._handle(named, Origin(user_id=named.user_id, chat_kind=named.chat_kind))
 

@@ -18,6 +18,7 @@ from telegram.constants import BotCommandLimit, InlineKeyboardButtonLimit, Messa
 from bot.formatting import MarkupStyle, render_chunks
 from bot.messages import Button
 from bot.plugins import PluginRegistry
+from bot.transports.telegram.menus import translated_summary
 
 #: Telegram's HTML parse mode understands exactly these tags; everything else is escaped.
 TELEGRAM_HTML = MarkupStyle(
@@ -114,12 +115,17 @@ def keyboard(buttons: tuple[Button, ...], actions: CallbackActions) -> InlineKey
     return InlineKeyboardMarkup([row])
 
 
-def menu_commands(plugins: PluginRegistry) -> list[BotCommand]:
-    """The commands Telegram shows in its "/" menu: visible ones with names Telegram accepts."""
+def menu_commands(plugins: PluginRegistry, language: str | None = None) -> list[BotCommand]:
+    """The commands Telegram shows in its "/" menu: visible ones with names Telegram accepts.
+
+    With ``language``, the built-in tasks' summaries are translated where
+    :mod:`~bot.transports.telegram.menus` has them; the rest stay English.
+    """
     commands = []
     for spec in plugins.visible_commands():
         if not _MENU_NAME.fullmatch(spec.name):
             continue
-        description = (spec.task.summary or f"/{spec.name}").strip()
+        summary = translated_summary(spec.task.name, spec.task.summary or "", language)
+        description = (summary or f"/{spec.name}").strip()
         commands.append(BotCommand(spec.name, description[: BotCommandLimit.MAX_DESCRIPTION]))
     return commands[: BotCommandLimit.MAX_COMMAND_NUMBER]

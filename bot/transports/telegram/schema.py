@@ -51,6 +51,14 @@ class Entity(_Shape):
     user: User | None = None
 
 
+class Document(_Shape):
+    file_id: Text
+    file_unique_id: Text
+    file_name: Text | None = None
+    mime_type: Text | None = None
+    file_size: Annotated[int, Strict(), Field(ge=0, le=2**53)] | None = None
+
+
 class Message(_Shape):
     message_id: Id
     date: Timestamp
@@ -59,6 +67,7 @@ class Message(_Shape):
     sender_chat: Chat | None = None
     text: Text | None = None
     caption: Text | None = None
+    document: Document | None = None
     entities: list[Entity] | None = None
     caption_entities: list[Entity] | None = None
     reply_to_message: Message | None = None
@@ -71,6 +80,13 @@ class CallbackQuery(_Shape):
     sender: User = Field(alias="from")
     data: Text | None = None
     message: Message | None = None
+
+
+class InlineQuery(_Shape):
+    id: Text
+    sender: User = Field(alias="from")
+    query: Text
+    offset: Text
 
 
 class ChatMember(_Shape):
@@ -92,6 +108,7 @@ class Update(_Shape):
     channel_post: Message | None = None
     callback_query: CallbackQuery | None = None
     my_chat_member: ChatMemberUpdated | None = None
+    inline_query: InlineQuery | None = None
 
 
 def problem(data: dict[str, Any]) -> str | None:

@@ -1,12 +1,18 @@
 """The Telegram transport: python-telegram-bot's ``Application`` feeding the core.
 
 Lifecycle: ``getMe`` checks the token, ``setMyCommands`` fills Telegram's "/"
-menu from the registered tasks, then updates arrive by long polling (default)
+menu from the registered tasks (English, then one per language in
+:mod:`~bot.transports.telegram.menus`), then updates arrive by long polling (default)
 or through :class:`~bot.transports.telegram.webhook.WebhookServer`. Each update
 becomes an :class:`~bot.messages.IncomingMessage` handled in its own asyncio
 task, so a slow answer never holds up the next update; an update Telegram
 delivers twice is handled once, by whichever worker claims it first
 (:mod:`~bot.transports.telegram.repeats`).
+
+Inline queries (``@bot translate …`` in any chat) run through the core too, their
+replies collected into ``answerInlineQuery`` (:mod:`~bot.transports.telegram.inline`).
+Documents reach tasks as :class:`~bot.messages.Attachment` descriptions whose bytes
+are downloaded (``getFile``) only when a task reads them.
 
 Edited messages are ignored (not requested from Telegram at all): re-running
 an edited ``/remind`` would create a second reminder and an edited question
@@ -25,12 +31,22 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import CallbackQuery, ChatMemberUpdated, Message, ReplyParameters, Update
+from sqlalchemy import select
+from telegram import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineQuery,
+    InlineQueryResultArticle,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatAction, ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.messages import Address, Reply
+from bot.errors import UserError
+from bot.messages import Address, IncomingMessage, Reply
 from bot.settings import Settings
 from bot.transports.base import (
     DeliveryError,
@@ -47,6 +63,17 @@ from bot.transports.telegram.delivery import (
     deliver,
     reason,
 )
+from bot.transports.telegram.inline import (
+    CACHE_SECONDS,
+    InlineAnswer,
+    InlineCache,
+    answer_articles,
+    help_article,
+    inline_command,
+    inline_message,
+    is_inline_chat,
+)
+from bot.transports.telegram.menus import MENU_LANGUAGES
 from bot.transports.telegram.rendering import (
     CallbackActions,
     html_chunks,
@@ -57,12 +84,27 @@ from bot.transports.telegram.rendering import (
 from bot.transports.telegram.repeats import HandledUpdates
 from bot.transports.telegram.updates import PLATFORM, BotIdentity, incoming_message, incoming_press
 from bot.transports.telegram.webhook import InvalidUpdate, WebhookServer
+from storage.models import User
 
 log = logging.getLogger(__name__)
 
 #: Update kinds requested from Telegram; edited messages are deliberately not among them.
-ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = [
+    "message",
+    "channel_post",
+    "callback_query",
+    "my_chat_member",
+    "inline_query",
+]
 _SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def file_url(api_url: str) -> str:
+    """Where files are downloaded from, next to the Bot API URL: ``…/bot`` → ``…/file/bot``."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return "https://api.telegram.org/file/bot"
 
 
 def _may_pass(exc: TelegramError) -> bool:
@@ -101,6 +143,7 @@ class TelegramTransport(Transport):
         self._me: BotIdentity | None = None
         self._webhook: WebhookServer | None = None
         self._callbacks = CallbackActions()
+        self._inline_cache = InlineCache()
         self._handled: HandledUpdates | None = None
         #: The transport is registered (and reminders may be sent through it) while
         #: start() still talks to Telegram; sends wait for ``_started`` meanwhile.
@@ -199,6 +242,7 @@ class TelegramTransport(Transport):
             ApplicationBuilder()
             .token(self._token)
             .base_url(self.settings.telegram_api_url)
+            .base_file_url(file_url(self.settings.telegram_api_url))
             .rate_limiter(ChatRateLimiter(per_chat_burst=burst, per_chat_period=period))
             .request(QuietRequest(connection_pool_size=256))  # the library's default sizes
             .get_updates_request(QuietRequest(connection_pool_size=1))
@@ -257,12 +301,23 @@ class TelegramTransport(Transport):
             raise InvalidUpdate(f"not a Telegram update ({type(exc).__name__})") from None
 
     async def _set_menu(self, bot: Receiver) -> None:
-        """Fill Telegram's command menu; a failure only costs the menu, so it is logged."""
+        """Fill Telegram's command menus: English for everyone, then one per menu language.
+
+        A failure only costs that menu (Telegram shows the English one instead),
+        so it is logged and the other languages are still set.
+        """
         assert self._app is not None
-        try:
-            await self._app.bot.set_my_commands(menu_commands(bot.plugins))
-        except TelegramError as exc:
-            log.warning("Telegram: could not set the command menu: %s", self._scrub(reason(exc)))
+        for language in (None, *MENU_LANGUAGES):
+            try:
+                await self._app.bot.set_my_commands(
+                    menu_commands(bot.plugins, language), language_code=language
+                )
+            except TelegramError as exc:
+                log.warning(
+                    "Telegram: could not set the command menu%s: %s",
+                    f" for {language}" if language else "",
+                    self._scrub(reason(exc)),
+                )
 
     def _polling_error(self, exc: TelegramError) -> None:
         log.warning("Telegram: polling failed, retrying: %s", self._scrub(reason(exc)))
@@ -292,8 +347,10 @@ class TelegramTransport(Transport):
             return partial(self._pressed, update.callback_query)
         if update.my_chat_member is not None:
             return partial(self._membership_changed, update.my_chat_member)
+        if update.inline_query is not None:
+            return partial(self._inline_query, update.inline_query)
         posted = update.message or update.channel_post
-        message = incoming_message(posted, self._me) if posted is not None else None
+        message = incoming_message(posted, self._me, self._download) if posted is not None else None
         return partial(self._bot.handle, message, self) if message is not None else None
 
     async def _once(self, update_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -335,7 +392,80 @@ class TelegramTransport(Transport):
                 return
             log.info("Telegram: chat %s left; %d reminders paused", change.chat.id, paused)
 
+    async def _inline_query(self, query: InlineQuery) -> None:
+        """Answer ``@bot translate …`` / ``@bot summarize …`` typed in any chat.
+
+        The command runs through the core like a message, its replies collected
+        (see :mod:`~bot.transports.telegram.inline`); a recent answer to the same
+        text in the same language is reused, as Telegram sends a query per pause
+        in typing. Anything else gets the help article, so the user sees what works.
+        """
+        assert self._bot is not None
+        command = inline_command(query.query)
+        if command is None or len(query.query.split()) < 2:
+            note = None
+            if command is not None:
+                note = f"Type the text after {command!r}."
+            elif query.query.strip():
+                note = "Inline, I can translate and summarize."
+            await self._answer_inline(query, [help_article(note)])
+            return
+        key = InlineCache.key(query.query, await self._language_of(query.from_user.id))
+        results = self._inline_cache.get(key)
+        if results is None:
+            answer = InlineAnswer()
+            await self._bot.handle(inline_message(query, answer), self)
+            results = answer_articles(command, answer)
+            self._inline_cache.put(key, results)
+        await self._answer_inline(query, results)
+
+    async def _language_of(self, user_id: int) -> str:
+        """The user's seqbot language (``/settings language``), which translation defaults to."""
+        assert self._bot is not None
+        async with self._bot.db.session() as session:
+            stored = await session.scalar(
+                select(User.language).where(
+                    User.platform == PLATFORM, User.external_id == str(user_id)
+                )
+            )
+        return stored or self.settings.language
+
+    async def _answer_inline(
+        self, query: InlineQuery, results: list[InlineQueryResultArticle]
+    ) -> None:
+        """Send the results; a query answered too late (the user typed on) is only logged."""
+        assert self._app is not None
+        try:
+            await self._app.bot.answer_inline_query(
+                query.id, results, cache_time=CACHE_SECONDS, is_personal=True
+            )
+        except TelegramError as exc:
+            log.info("Telegram: could not answer an inline query: %s", self._scrub(reason(exc)))
+
+    async def _download(self, file_id: str) -> bytes:
+        """A document's bytes (``getFile``, then a download), for a task that reads an attachment.
+
+        A failure is the user's to know about ("could not download"), not a crash.
+        """
+        if self._app is None:
+            raise UserError("The file could not be downloaded: the bot is shutting down.")
+        try:
+            file = await self._app.bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.info("Telegram: could not download a file: %s", self._scrub(reason(exc)))
+            raise UserError(
+                "I could not download that file from Telegram; send it again."
+            ) from None
+
     # ----- outgoing --------------------------------------------------------------------------
+
+    async def reply(self, message: IncomingMessage, reply: Reply) -> str | None:
+        """Answer ``message``; an inline query's replies are collected, not posted."""
+        if isinstance(message.origin, InlineAnswer):
+            message.origin.replies.append(reply)
+            return None
+        return await super().reply(message, reply)
 
     async def send(
         self, address: Address, reply: Reply, *, reply_to: str | None = None
@@ -345,6 +475,8 @@ class TelegramTransport(Transport):
         app = self._app
         if app is None:
             raise DeliveryError("the Telegram transport is not running")
+        if is_inline_chat(address.chat_id):
+            raise DeliveryError("an inline query has no chat to post into")
         chunks = html_chunks(reply.text)
         if not chunks:
             if not reply.buttons:
@@ -399,7 +531,7 @@ class TelegramTransport(Transport):
             return await post(plain_text(chunk), None)
 
     async def typing(self, address: Address) -> None:
-        if self._app is None:
+        if self._app is None or is_inline_chat(address.chat_id):
             return
         await self._app.bot.send_chat_action(
             chat_id=address.chat_id,

@@ -6,11 +6,16 @@ counts as addressed in a group (the part users notice) read in one place.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity
 
-from bot.messages import ChatKind, IncomingMessage, QuotedMessage
+from bot.messages import Attachment, ChatKind, IncomingMessage, QuotedMessage
+
+#: Fetches a file's bytes by its ``file_id`` (the transport's ``getFile`` and download).
+Downloader = Callable[[str], Awaitable[bytes]]
 
 PLATFORM = "telegram"
 
@@ -42,7 +47,7 @@ def thread_of(message: Message) -> str | None:
     return None
 
 
-def _quoted(message: Message, me: BotIdentity) -> QuotedMessage | None:
+def _quoted(message: Message, me: BotIdentity, download: Downloader | None) -> QuotedMessage | None:
     original = message.reply_to_message
     if original is None or original.forum_topic_created is not None:
         return None  # in forum topics every message "replies" to the topic's first message
@@ -53,6 +58,7 @@ def _quoted(message: Message, me: BotIdentity) -> QuotedMessage | None:
         user_id=str(author.id) if author else None,
         user_name=author.full_name if author else None,
         from_bot=bool(author and me.is_me(author.id)),
+        attachments=attachments_of(original, download),
     )
 
 
@@ -73,12 +79,32 @@ def _mentions_me(message: Message, me: BotIdentity) -> bool:
     return False
 
 
-def incoming_message(message: Message, me: BotIdentity) -> IncomingMessage | None:
+def attachments_of(message: Message, download: Downloader | None) -> tuple[Attachment, ...]:
+    """A document sent with the message, described; its bytes are fetched only if a task reads it.
+
+    Photos, voice notes and the like are not files a task can use, so only
+    documents are described (and only when the transport can download them).
+    """
+    document = message.document
+    if document is None or download is None:
+        return ()
+    name = document.file_name or f"document-{document.file_unique_id}"
+    return (
+        Attachment(
+            name, document.mime_type, document.file_size, partial(download, document.file_id)
+        ),
+    )
+
+
+def incoming_message(
+    message: Message, me: BotIdentity, download: Downloader | None = None
+) -> IncomingMessage | None:
     """A message or channel post for the core, or ``None`` when there is nothing to answer.
 
     Service messages (joins, pins) are skipped, and so is media without a
     caption in groups; in a private chat such media reaches the core with
-    empty text, which answers with a hint instead of staying silent.
+    empty text, which answers with a hint instead of staying silent (or, for
+    a document, hands it to a pending question such as ``/kb add``'s).
     """
     text = message.text or message.caption or ""
     kind = chat_kind(message.chat)
@@ -91,7 +117,7 @@ def incoming_message(message: Message, me: BotIdentity) -> IncomingMessage | Non
     else:  # channel posts and anonymous admins write as a chat
         sender = message.sender_chat or message.chat
         user_id, user_name = str(sender.id), sender.title or sender.full_name or str(sender.id)
-    quoted = _quoted(message, me)
+    quoted = _quoted(message, me, download)
     addressed = (
         kind == ChatKind.PRIVATE
         or (quoted is not None and quoted.from_bot)
@@ -108,6 +134,7 @@ def incoming_message(message: Message, me: BotIdentity) -> IncomingMessage | Non
         reply_to=quoted,
         thread_id=thread_of(message),
         addressed=addressed,
+        attachments=attachments_of(message, download),
         received_at=message.date,
     )
 
