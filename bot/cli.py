@@ -14,6 +14,7 @@ from pydantic_settings.exceptions import SettingsError
 from bot.engine.cli import model_app
 from bot.serving.serve_cli import engine_app
 from bot.settings import ConfigError, Settings, describe_settings_error
+from bot.train.cli import train_app
 
 app = typer.Typer(
     help="seqbot: a chat bot for Telegram and Slack on one Seq2Seq engine.",
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 
 app.add_typer(model_app, name="model", help="Download, inspect and try models.")
 app.add_typer(engine_app, name="engine")
+app.add_typer(train_app, name="train")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

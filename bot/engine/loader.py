@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import m2m100, marian, t5
+from . import lstm, m2m100, marian, t5
 from .base import LayerHook, Seq2SeqModel, keep
 from .errors import EngineError, ModelNotAvailable
 from .tokenizer import Tokenizer, load_tokenizer, model_max_length
@@ -32,6 +32,8 @@ FAMILIES = {
     # NLLB-200 and M2M100; transformers writes "m2m_100", some exports "m2m100".
     "m2m_100": m2m100.build,
     "m2m100": m2m100.build,
+    # The seed's LSTM + attention model, trained by `seqbot train --arch lstm`.
+    lstm.MODEL_TYPE: lstm.build,
 }
 DEFAULT_MAX_SOURCE = 512
 # Decoding constraints transformers applies by default; we apply them too, so outputs match.
