@@ -75,11 +75,11 @@ def info(
         "directory": str(directory),
         "model_type": cfg.get("model_type"),
         "supported": cfg.get("model_type") in loader.FAMILIES,
-        "d_model": cfg.get("d_model"),
-        "layers": f"{cfg.get('num_layers', cfg.get('encoder_layers'))}+"
-        f"{cfg.get('num_decoder_layers') or cfg.get('decoder_layers') or cfg.get('num_layers')}",
+        **_shape(cfg),
         "vocab_size": cfg.get("vocab_size"),
-        "max_source_tokens": model_max_length(directory) or cfg.get("max_position_embeddings"),
+        "max_source_tokens": model_max_length(directory)
+        or cfg.get("max_position_embeddings")
+        or cfg.get("max_source_positions"),
         "weights": ", ".join(f"{p.name} ({_size(p)})" for p in weights) or "none",
         "int8_available": int8_available(),
         **cpu.describe(settings.engine_int8_path),
@@ -174,6 +174,28 @@ async def _outputs(engine: Any, inputs: list[str], options: Any, at_once: int) -
     for start in range(0, len(inputs), at_once):
         results.extend(await engine.generate_batch(inputs[start : start + at_once], options))
     return [r.text for r in results]
+
+
+def _shape(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The size rows of ``info``: a Transformer's width and depth, or the LSTM's sizes.
+
+    The LSTM family (``seqbot-lstm``, bot/engine/lstm.py) has no ``d_model``; its width is
+    ``hidden_dim`` (and ``embed_dim``), and int8 does not apply to it (its layers are torch
+    modules, served in float32), which the int8 rows below would not tell.
+    """
+    if cfg.get("model_type") == "seqbot-lstm":
+        layers = cfg.get("num_layers", 1)
+        return {
+            "embed_dim": cfg.get("embed_dim"),
+            "hidden_dim": cfg.get("hidden_dim"),
+            "layers": f"{layers} (bidirectional encoder) + {layers} (decoder)",
+            "attention": cfg.get("attention", "bahdanau"),
+            "input_feeding": cfg.get("input_feeding", True),
+            "precision": "float32 (int8 does not apply to this family)",
+        }
+    encoder = cfg.get("num_layers", cfg.get("encoder_layers"))
+    decoder = cfg.get("num_decoder_layers") or cfg.get("decoder_layers") or cfg.get("num_layers")
+    return {"d_model": cfg.get("d_model"), "layers": f"{encoder}+{decoder}"}
 
 
 def _size(path: Path) -> str:

@@ -230,7 +230,7 @@ class LSTMSeq2Seq(nn.Module):
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         (path / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
-        tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
 
     @classmethod

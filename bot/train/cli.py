@@ -1,12 +1,14 @@
 """``seqbot train``: train a model on source/target pairs; ``seqbot train eval`` scores one.
 
 torch is imported inside the commands, so registering this sub-app keeps ``seqbot --help``
-fast. Expected failures (bad data, no checkpoint to resume, ...) end in one ``error:`` line
-and exit code 1; Ctrl-C saves a checkpoint and exits with 130.
+fast. Expected failures (bad data, no checkpoint to resume, a base that is not here, ...)
+end in one ``error:`` line and exit code 1; Ctrl-C saves a checkpoint and exits with 130.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +22,9 @@ train_app = typer.Typer(
 
 #: Samples ``seqbot train eval`` prints.
 _SAMPLES = 5
+#: Output tokens ``train eval`` allows when training.json does not say (a model from elsewhere).
+_EVAL_MAX_TOKENS = 128
+ATTENTIONS = ("bahdanau", "luong")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -27,23 +32,40 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _check_options(
-    data: Path | None, out: Path | None, base: str | None, opts: dict[str, Any]
-) -> None:
+def _check_options(given: dict[str, Any]) -> None:
     """One-line errors for option combinations before anything heavy is imported."""
-    if data is None or out is None:
+    if given["data"] is None or given["out"] is None:
         raise _fail("--data FILE and --out DIR are required (see seqbot train --help)")
-    if base is not None:
-        raise _fail("--base (fine-tuning T5/BART/Marian) is not implemented yet; use --arch lstm")
-    if opts["val"] is not None and opts["val_split_given"]:
+    if given["base"] is not None and given["arch"] is not None:
+        raise _fail("use either --arch (train from scratch) or --base MODEL (fine-tune), not both")
+    if given["val"] is not None and given["val_split"] is not None:
         raise _fail("use either --val FILE or --val-split F, not both")
-    for name in ("epochs", "batch_size"):
-        if opts[name] is not None and opts[name] < 1:
+    if given["val_split"] is not None and not 0 < given["val_split"] < 1:
+        raise _fail("--val-split must be between 0 and 1")
+    for name in (
+        "epochs",
+        "batch_size",
+        "embed_dim",
+        "hidden_dim",
+        "layers",
+        "max_len",
+        "eval_every",
+    ):
+        if given[name] is not None and given[name] < 1:
             raise _fail(f"--{name.replace('_', '-')} must be at least 1")
-    if opts["minutes"] is not None and opts["minutes"] <= 0:
-        raise _fail("--minutes must be positive")
-    if opts["lr"] <= 0:
-        raise _fail("--lr must be positive")
+    if given["vocab_size"] < 8:
+        raise _fail("--vocab-size must be at least 8")
+    for name in ("minutes", "lr"):
+        if given[name] is not None and given[name] <= 0:
+            raise _fail(f"--{name} must be positive")
+    if given["warmup_steps"] is not None and given["warmup_steps"] < 0:
+        raise _fail("--warmup-steps must not be negative")
+    if not 0 <= given["dropout"] < 1:
+        raise _fail("--dropout must be in [0, 1)")
+    if given["attention"] not in ATTENTIONS:
+        raise _fail(f"--attention must be one of: {', '.join(ATTENTIONS)}")
+    if given["device"] not in ("auto", "cpu", "cuda"):
+        raise _fail("--device must be auto, cpu or cuda")
 
 
 @train_app.callback()
@@ -55,12 +77,19 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Directory for the model and checkpoints")
     ] = None,
-    arch: Annotated[str, typer.Option(help="Model to train from scratch: lstm")] = "lstm",
-    base: Annotated[str | None, typer.Option(help="Fine-tune this checkpoint (not yet)")] = None,
+    arch: Annotated[str | None, typer.Option(help="Train from scratch: lstm (the default)")] = None,
+    base: Annotated[
+        str | None, typer.Option(help="Fine-tune this T5/Marian/BART directory or hub id")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Total epochs (default 10)")] = None,
     minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes")] = None,
     batch_size: Annotated[int, typer.Option(help="Pairs per batch")] = 64,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate")] = 2e-3,
+    lr: Annotated[
+        float | None, typer.Option(help="AdamW learning rate (lstm 2e-3, --base 1e-4)")
+    ] = None,
+    warmup_steps: Annotated[
+        int | None, typer.Option(help="Linear learning-rate warmup steps (default 0)")
+    ] = None,
     val: Annotated[Path | None, typer.Option(help="Validation pairs file")] = None,
     val_split: Annotated[
         float | None, typer.Option(help="Hold out this share (default 0.1)")
@@ -68,8 +97,21 @@ def train(
     logdir: Annotated[
         Path | None, typer.Option(help="TensorBoard dir (default OUT/tensorboard)")
     ] = None,
+    eval_every: Annotated[
+        int | None, typer.Option(help="Also validate every N steps (default: per epoch)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Same seed and data, same model")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint/last.pt")] = False,
+    device: Annotated[str, typer.Option(help="auto (GPU if torch sees one), cpu, cuda")] = "auto",
+    embed_dim: Annotated[int, typer.Option(help="lstm: embedding size")] = 128,
+    hidden_dim: Annotated[int, typer.Option(help="lstm: hidden size")] = 256,
+    layers: Annotated[int, typer.Option(help="lstm: encoder and decoder layers")] = 1,
+    attention: Annotated[str, typer.Option(help="lstm: bahdanau or luong")] = "bahdanau",
+    dropout: Annotated[float, typer.Option(help="lstm: dropout")] = 0.1,
+    vocab_size: Annotated[int, typer.Option(help="lstm: tokenizer vocabulary")] = 2000,
+    max_len: Annotated[
+        int | None, typer.Option(help="Tokens per text, longer are cut (lstm 64, --base 128)")
+    ] = None,
 ) -> None:
     """Train a model: seqbot train --data pairs.jsonl --out models/mine [--minutes 10]."""
     if ctx.invoked_subcommand is not None:
@@ -77,17 +119,13 @@ def train(
     if data is None and out is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    options = {"val": val, "val_split_given": val_split is not None, "epochs": epochs}
-    options |= {"batch_size": batch_size, "minutes": minutes, "lr": lr}
-    _check_options(data, out, base, options)
-    assert data is not None and out is not None  # _check_options
+    given = dict(locals())
+    _check_options(given)
     from .data import DataError
-    from .loop import TrainError, TrainOptions
     from .loop import train as run_training
+    from .options import TrainError
 
-    opts = TrainOptions(data=data, out=out, arch=arch, epochs=epochs, minutes=minutes)
-    opts.batch_size, opts.lr, opts.val, opts.logdir = batch_size, lr, val, logdir
-    opts.val_split, opts.seed, opts.resume = val_split or 0.1, seed, resume
+    opts = _options(given)
     try:
         result = run_training(opts, report=typer.echo)
     except (DataError, TrainError) as exc:
@@ -97,20 +135,51 @@ def train(
     typer.echo(f"done: {result['epochs']} epoch(s), {result['steps']} steps; model in {out}")
 
 
+#: CLI options that are TrainOptions fields of the same name.
+_SAME_NAME = (
+    "epochs", "minutes", "batch_size", "lr", "warmup_steps", "val", "logdir", "seed", "resume",
+    "device", "embed_dim", "hidden_dim", "attention", "dropout", "vocab_size", "max_len",
+    "eval_every",
+)  # fmt: skip
+
+
+def _options(given: dict[str, Any]) -> Any:
+    """The command line as :class:`TrainOptions` (hub ids resolve in SEQBOT_MODEL_DIR)."""
+    from .options import TrainOptions
+
+    opts = TrainOptions(
+        data=given["data"], out=given["out"], arch=given["arch"] or "lstm", base=given["base"]
+    )
+    for name in _SAME_NAME:
+        setattr(opts, name, given[name])
+    opts.num_layers, opts.val_split = given["layers"], given["val_split"] or 0.1
+    opts.cache_dir = _model_dir()
+    return opts
+
+
+def _model_dir() -> str | None:
+    """Where hub ids resolve: SEQBOT_MODEL_DIR, as for the bot's own models."""
+    from bot.settings import Settings
+
+    return Settings().model_dir
+
+
 @train_app.command("eval")
 def evaluate(
-    model: Annotated[Path, typer.Option(help="A directory written by seqbot train")],
+    model: Annotated[Path, typer.Option(help="A model directory (seqbot train writes one)")],
     data: Annotated[Path, typer.Option(help="Pairs to score (.jsonl, .csv, .tsv)")],
-    batch_size: Annotated[int, typer.Option(help="Pairs per batch")] = 64,
+    int8: Annotated[
+        bool | None, typer.Option("--int8/--fp32", help="Default: SEQBOT_ENGINE_INT8")
+    ] = None,
 ) -> None:
-    """Exact match, chrF and BLEU (with sacrebleu) of a trained model, and a few samples."""
+    """Exact match, chrF and BLEU (with sacrebleu) of the model as the engine serves it."""
     from .data import DataError, read_pairs
 
     try:
         pairs = read_pairs(data).pairs
-        hyps = _generate(model, [p.source for p in pairs], batch_size)
     except DataError as exc:
         raise _fail(str(exc)) from None
+    hyps = _served_outputs(model, [p.source for p in pairs], int8)
     from . import metrics
 
     refs = [p.target for p in pairs]
@@ -126,28 +195,46 @@ def evaluate(
         typer.echo(f"  {pair.source!r} -> {hyp!r} {mark} {pair.target!r}")
 
 
-def _generate(directory: Path, sources: list[str], batch_size: int) -> list[str]:
-    """Greedy outputs of a trained LSTM model (the trainer's decoder, not the engine's yet)."""
-    import json
-
-    config = directory / "config.json"
+def _max_tokens(directory: Path) -> int:
+    """The output length the model was trained to (training.json), else a generous default."""
     try:
-        kind = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError) as exc:
-        raise _fail(f"{config}: cannot read ({exc})") from None
-    if kind != "seqbot-lstm":
-        raise _fail(
-            f"{directory}: model_type {kind!r}; train eval supports seqbot-lstm models only"
-        )
-    from .loop import TrainError, _lstm_classes, translate
-    from .tokenizer import load_tokenizer
+        value = json.loads((directory / "training.json").read_text(encoding="utf-8"))["max_len"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return _EVAL_MAX_TOKENS
+    return int(value) if isinstance(value, int) and value > 0 else _EVAL_MAX_TOKENS
 
+
+def _served_outputs(directory: Path, sources: list[str], int8: bool | None) -> list[str]:
+    """Greedy outputs from the engine (the bot's code path), one batch of every source."""
+    import dataclasses
+
+    from bot.engine.config import EngineConfig
+    from bot.engine.errors import EngineError
+    from bot.errors import UserError
+    from bot.settings import Settings
+
+    settings = Settings()
+    config = EngineConfig.from_settings(settings)
+    config = dataclasses.replace(
+        config,
+        int8=config.int8 if int8 is None else int8,
+        max_queue=max(config.max_queue, len(sources)),
+        timeout=None,
+    )
     try:
-        _, model_cls = _lstm_classes()
-        model = model_cls.load(directory)
-        tok = load_tokenizer(directory)
-    except TrainError as exc:
+        return asyncio.run(_outputs(directory, sources, config))
+    except (EngineError, UserError) as exc:
         raise _fail(str(exc)) from None
-    except Exception as exc:
-        raise _fail(f"{directory}: cannot load the model ({str(exc)[:200]})") from None
-    return translate(model, tok, sources, max_len=64, size=batch_size)
+
+
+async def _outputs(directory: Path, sources: list[str], config: Any) -> list[str]:
+    from bot.engine.engine import Engine
+    from bot.engine.options import GenerationOptions
+
+    engine = await asyncio.to_thread(Engine.load, str(directory), config)
+    options = GenerationOptions(max_new_tokens=_max_tokens(directory), num_beams=1)
+    try:
+        results = await engine.generate_batch(sources, options)
+    finally:
+        await engine.stop()
+    return [r.text for r in results]

@@ -1,74 +1,42 @@
-"""Teacher-forcing training of the LSTM family, with validation, checkpoints and resume.
+"""The training loop: teacher forcing, validation, the best model, checkpoints and resume.
 
-Layout of ``--out DIR``:
+One loop for every :class:`~.recipe.Recipe` (the LSTM from scratch, a fine-tuned T5 /
+Marian / BART). Layout of ``--out DIR``:
 
-- the best model on validation, as the engine serves it (``LSTMSeq2Seq.save``: config.json
-  and weights) plus ``tokenizer.json`` and ``training.json`` (its metrics);
-- ``checkpoint/last.pt``: model, optimizer, epoch, position in the epoch and RNG states,
-  written after every epoch and on Ctrl-C, so ``--resume`` continues where it stopped;
+- the best model on validation, as the engine serves it, plus ``training.json`` (its
+  metrics and the history);
+- ``checkpoint/last.pt``: written after every epoch and on Ctrl-C (:mod:`.checkpoint`);
 - ``tensorboard/`` (or ``--logdir``): scalars when ``tensorboard`` is installed.
 
 Determinism: the model is initialised after ``torch.manual_seed(seed)`` and epoch ``e``
 shuffles with a generator seeded ``seed + e``, so the same seed and data give the same
 model on the same machine, and a resumed run skips the batches it had already seen.
+
+``--minutes`` counts from the start of the run (data and tokenizer included); when it
+runs out mid-epoch the run validates and saves once more, which comes on top.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from . import metrics
+from . import checkpoint, metrics
 from .data import Pair, read_pairs, split_pairs
+from .options import TrainError, TrainOptions
 from .progress import Progress, open_writer
-from .tokenizer import EOS_ID, PAD_ID, START_ID, decode, encode, save_tokenizer, train_tokenizer
+from .recipe import IGNORE, Batch, Example, Recipe, collate, encode_pair
+from .schedule import Schedule
 
-IGNORE = -100
-CHECKPOINT = Path("checkpoint") / "last.pt"
-
-
-class TrainError(Exception):
-    """A training run that cannot start or continue; one line for the CLI."""
-
-
-@dataclass
-class TrainOptions:
-    data: Path
-    out: Path
-    arch: str = "lstm"
-    epochs: int | None = None
-    minutes: float | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    val: Path | None = None
-    val_split: float = 0.1
-    logdir: Path | None = None
-    seed: int = 0
-    resume: bool = False
-    # Model and data sizes (not on the CLI yet; sensible for short texts).
-    embed_dim: int = 128
-    hidden_dim: int = 256
-    num_layers: int = 1
-    attention: str = "bahdanau"
-    dropout: float = 0.1
-    vocab_size: int = 2000
-    max_len: int = 64
-    #: Validation pairs decoded for exact match / chrF each epoch (greedy is the slow part).
-    max_eval: int = 1000
-    #: Stop after this many optimizer steps (tests; None = no limit).
-    max_steps: int | None = None
-    progress: bool = True
-
-
-Example = tuple[list[int], list[int]]
+#: Epochs when neither --epochs nor --minutes is given.
+DEFAULT_EPOCHS = 10
+CHECKPOINT = checkpoint.CHECKPOINT
 
 
 @dataclass
@@ -76,9 +44,10 @@ class Run:
     """Everything a training run carries between epochs and into a checkpoint."""
 
     opts: TrainOptions
-    model: nn.Module
+    recipe: Recipe
     optimizer: torch.optim.Optimizer
-    tokenizer: Any
+    schedule: Schedule
+    device: torch.device
     train: list[Example]
     val: list[Example]
     val_pairs: list[Pair]
@@ -89,32 +58,21 @@ class Run:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def _lstm_classes() -> tuple[Any, Any]:
-    try:
-        from bot.engine.lstm import LSTMConfig, LSTMSeq2Seq
-    except ImportError as exc:
-        raise TrainError(f"the LSTM model (bot/engine/lstm.py) is not available ({exc})") from None
-    return LSTMConfig, LSTMSeq2Seq
+def resolve_device(name: str) -> torch.device:
+    """``auto``: the GPU when torch sees one, else the CPU (all its cores, torch's default)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainError("--device cuda: torch sees no CUDA device (this torch build or machine)")
+    if name not in ("cpu", "cuda"):
+        raise TrainError(f"--device {name!r}: choose auto, cpu or cuda")
+    return torch.device(name)
 
 
-def source_mask(ids: torch.Tensor) -> torch.Tensor:
-    """1 where a source token is real, 0 on padding (the mask the model's forward takes)."""
-    return (ids != PAD_ID).long()
-
-
-def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
-    """Padded source ids, decoder inputs (``<s>`` + target[:-1]) and labels (-100 on pads)."""
-    rows = len(examples)
-    src_len = max(len(s) for s, _ in examples)
-    tgt_len = max(len(t) for _, t in examples)
-    source = torch.full((rows, src_len), PAD_ID, dtype=torch.long)
-    inputs = torch.full((rows, tgt_len), PAD_ID, dtype=torch.long)
-    labels = torch.full((rows, tgt_len), IGNORE, dtype=torch.long)
-    for i, (src, tgt) in enumerate(examples):
-        source[i, : len(src)] = torch.tensor(src)
-        inputs[i, : len(tgt)] = torch.tensor([START_ID, *tgt[:-1]])
-        labels[i, : len(tgt)] = torch.tensor(tgt)
-    return {"source": source, "inputs": inputs, "labels": labels}
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}"
+    return f"CPU ({torch.get_num_threads()} threads)"
 
 
 def batches(examples: list[Example], size: int, seed: int | None) -> list[list[Example]]:
@@ -126,65 +84,37 @@ def batches(examples: list[Example], size: int, seed: int | None) -> list[list[E
     return [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
 
 
-def batch_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy over real target tokens, and how many there were."""
-    logits = model(batch["source"], source_mask(batch["source"]), batch["inputs"])
-    loss = nn.functional.cross_entropy(
-        logits.reshape(-1, logits.size(-1)), batch["labels"].reshape(-1), ignore_index=IGNORE
-    )
-    return loss, int((batch["labels"] != IGNORE).sum())
+def _on(run: Run, group: list[Example]) -> Batch:
+    return {k: v.to(run.device) for k, v in collate(group, run.recipe.pad_id).items()}
 
 
-@torch.no_grad()
-def greedy(model: nn.Module, source: torch.Tensor, max_len: int) -> list[list[int]]:
-    """Greedy token ids without EOS: the model's own ``greedy`` (one step per token) when it
-    has one, else through the teacher-forcing ``forward`` re-run over the prefix per step
-    (quadratic, but it needs nothing beyond ``forward``).
-    """
-    mask = source_mask(source)
-    if hasattr(model, "greedy"):
-        return model.greedy(source, mask, max_len)
-    rows = source.size(0)
-    out = torch.full((rows, 1), START_ID, dtype=torch.long)
-    done = torch.zeros(rows, dtype=torch.bool)
-    for _ in range(max_len):
-        following = model(source, mask, out)[:, -1].argmax(-1)
-        following = following.masked_fill(done, PAD_ID)
-        out = torch.cat([out, following[:, None]], dim=1)
-        done |= following == EOS_ID
-        if bool(done.all()):
-            break
-    result = []
-    for row in out[:, 1:].tolist():
-        result.append(row[: row.index(EOS_ID)] if EOS_ID in row else row)
-    return result
+def batch_loss(recipe: Recipe, batch: Batch) -> tuple[torch.Tensor, int]:
+    """The recipe's mean loss over real target tokens, and how many there were."""
+    return recipe.loss(batch), int((batch["labels"] != IGNORE).sum())
 
 
-def translate(model: nn.Module, tok: Any, texts: list[str], max_len: int, size: int) -> list[str]:
-    """Greedy outputs for ``texts`` in batches (validation and ``seqbot train eval``)."""
-    was_training = model.training
-    model.eval()
+def generate_texts(run: Run, texts: list[str]) -> list[str]:
+    """Greedy outputs for ``texts`` (validation), decoded as the engine decodes them."""
+    recipe = run.recipe
+    examples = [encode_pair(recipe, text, "") for text in texts]
     outputs: list[str] = []
-    for k in range(0, len(texts), size):
-        ids = [encode(tok, t, max_len) for t in texts[k : k + size]]
-        source = collate([(s, [EOS_ID]) for s in ids])["source"]
-        outputs += [decode(tok, row) for row in greedy(model, source, max_len)]
-    model.train(was_training)
+    for group in batches(examples, run.opts.batch_size, seed=None):
+        outputs += [recipe.tokenizer.decode(ids) for ids in recipe.generate(_on(run, group))]
     return outputs
 
 
 @torch.no_grad()
 def validate(run: Run) -> dict[str, float]:
     """Validation loss over all pairs; exact match and chrF over the first ``max_eval``."""
-    model, opts = run.model, run.opts
+    model = run.recipe.model
     model.eval()
     total = tokens = 0.0
-    for group in batches(run.val, opts.batch_size, seed=None):
-        loss, count = batch_loss(model, collate(group))
+    for group in batches(run.val, run.opts.batch_size, seed=None):
+        loss, count = batch_loss(run.recipe, _on(run, group))
         total += float(loss) * count
         tokens += count
-    pairs = run.val_pairs[: opts.max_eval]
-    hyps = translate(model, run.tokenizer, [p.source for p in pairs], opts.max_len, opts.batch_size)
+    pairs = run.val_pairs[: run.opts.max_eval]
+    hyps = generate_texts(run, [p.source for p in pairs])
     refs = [p.target for p in pairs]
     model.train()
     return {
@@ -192,55 +122,6 @@ def validate(run: Run) -> dict[str, float]:
         "exact_match": metrics.exact_match(hyps, refs),
         "chrf": metrics.chrf(hyps, refs),
     }
-
-
-def _rng_state() -> dict[str, Any]:
-    return {"torch": torch.get_rng_state(), "python": random.getstate()}
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-
-
-def save_checkpoint(run: Run) -> Path:
-    """Everything ``--resume`` needs; written to a temp file first so Ctrl-C cannot corrupt it."""
-    path = run.opts.out / CHECKPOINT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "model": run.model.state_dict(),
-        "optimizer": run.optimizer.state_dict(),
-        "epoch": run.epoch,
-        "batch_in_epoch": run.batch_in_epoch,
-        "step": run.step,
-        "best": run.best,
-        "history": run.history,
-        "rng": _rng_state(),
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(run.opts).items()},
-    }
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    partial.replace(path)
-    return path
-
-
-def _load_checkpoint(opts: TrainOptions) -> dict[str, Any]:
-    path = opts.out / CHECKPOINT
-    if not path.is_file():
-        raise TrainError(f"{path}: no checkpoint to resume (train without --resume first)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise TrainError(f"{path}: cannot read checkpoint ({str(exc)[:200]})") from None
-
-
-def _model_options(opts: TrainOptions, saved: dict[str, Any] | None) -> TrainOptions:
-    """On resume the model's shape and seed come from the checkpoint, budgets from the CLI."""
-    if saved is None:
-        return opts
-    kept = ("embed_dim", "hidden_dim", "num_layers", "attention", "dropout", "vocab_size")
-    changes = {k: saved["options"][k] for k in (*kept, "seed", "max_len")}
-    return TrainOptions(**{**asdict(opts), **changes})
 
 
 def _pairs(opts: TrainOptions) -> tuple[list[Pair], list[Pair], list[str]]:
@@ -256,59 +137,39 @@ def _pairs(opts: TrainOptions) -> tuple[list[Pair], list[Pair], list[str]]:
     return train, held_out, warnings
 
 
-def _tokenizer(opts: TrainOptions, train: list[Pair]) -> Any:
-    """Trained once per output directory; a resumed run reuses the saved one."""
-    from .tokenizer import load_tokenizer
+def build_recipe(opts: TrainOptions, train: list[Pair], device: torch.device) -> Recipe:
+    """The LSTM trained from scratch, or the ``--base`` model to fine-tune."""
+    if opts.base is None:
+        from .scratch import ScratchRecipe
 
-    if opts.resume:
-        return load_tokenizer(opts.out)
-    texts = [p.source for p in train] + [p.target for p in train]
-    tok = train_tokenizer(texts, opts.vocab_size)
-    opts.out.mkdir(parents=True, exist_ok=True)
-    save_tokenizer(tok, opts.out)
-    return tok
+        return ScratchRecipe(opts, train, device)
+    from .finetune import FinetuneRecipe
+
+    return FinetuneRecipe(opts, device)
+
+
+def _default_lr(opts: TrainOptions) -> float:
+    from . import finetune, scratch
+
+    return scratch.DEFAULT_LR if opts.base is None else finetune.DEFAULT_LR
 
 
 def prepare(opts: TrainOptions) -> tuple[Run, list[str]]:
     """Data, tokenizer, model and optimizer; from the checkpoint with ``resume``."""
-    if opts.arch != "lstm":
-        raise TrainError(f"--arch {opts.arch!r} is not supported (only 'lstm')")
-    saved = _load_checkpoint(opts) if opts.resume else None
-    opts = _model_options(opts, saved)
-    train, val, warnings = _pairs(opts)
-    config_cls, model_cls = _lstm_classes()
-    tok = _tokenizer(opts, train)
-    torch.manual_seed(opts.seed)
-    config = config_cls(
-        vocab_size=tok.get_vocab_size(),
-        embed_dim=opts.embed_dim,
-        hidden_dim=opts.hidden_dim,
-        num_layers=opts.num_layers,
-        attention=opts.attention,
-        dropout=opts.dropout,
-        pad_token_id=PAD_ID,
-        eos_token_id=EOS_ID,
-        decoder_start_token_id=START_ID,
-    )
-    model = model_cls(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=opts.lr)
-    examples = [
-        (encode(tok, p.source, opts.max_len), encode(tok, p.target, opts.max_len)) for p in train
-    ]
-    val_ex = [
-        (encode(tok, p.source, opts.max_len), encode(tok, p.target, opts.max_len)) for p in val
-    ]
-    run = Run(opts, model, optimizer, tok, examples, val_ex, val)
+    saved = checkpoint.load(opts) if opts.resume else None
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        run.epoch, run.batch_in_epoch, run.step = (
-            saved["epoch"],
-            saved["batch_in_epoch"],
-            saved["step"],
-        )
-        run.best, run.history = saved["best"], saved["history"]
-        _set_rng_state(saved["rng"])
+        opts = checkpoint.resumed_options(opts, saved)
+    device = resolve_device(opts.device)
+    train, val, warnings = _pairs(opts)
+    recipe = build_recipe(opts, train, device)
+    lr = opts.lr if opts.lr is not None else _default_lr(opts)
+    optimizer = torch.optim.AdamW(recipe.model.parameters(), lr=lr)
+    schedule = Schedule(lr, opts.warmup_steps or 0)
+    examples = [encode_pair(recipe, p.source, p.target) for p in train]
+    val_ex = [encode_pair(recipe, p.source, p.target) for p in val]
+    run = Run(opts, recipe, optimizer, schedule, device, examples, val_ex, val)
+    if saved is not None:
+        checkpoint.restore(run, saved)
     return run, warnings
 
 
@@ -318,31 +179,46 @@ def _budget_left(run: Run, deadline: float | None) -> bool:
     return deadline is None or time.monotonic() < deadline
 
 
-def _train_epoch(run: Run, writer: Any, deadline: float | None) -> bool:
-    """Train the rest of the current epoch; False when the budget ran out before its end."""
+def _step(run: Run, group: list[Example]) -> tuple[float, int]:
+    """One optimizer step on ``group``: (its loss, source + target tokens it saw)."""
+    batch = _on(run, group)
+    run.schedule.apply(run.optimizer, run.step)
+    loss, tokens = batch_loss(run.recipe, batch)
+    run.optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(run.recipe.model.parameters(), 1.0)
+    run.optimizer.step()
+    run.step += 1
+    run.batch_in_epoch += 1
+    return loss.item(), tokens + int(batch["mask"].sum())
+
+
+def _train_epoch(run: Run, writer: Any, report: Any, deadline: float | None) -> bool:
+    """Train the rest of the current epoch; False when the budget ran out before its end.
+
+    With ``--eval-every N`` it also validates every N steps, so a long epoch keeps the
+    best model and draws the curve at a finer grain.
+    """
     opts = run.opts
     groups = batches(run.train, opts.batch_size, seed=opts.seed + run.epoch)
     bar = Progress(len(groups), run.epoch + 1, opts.progress, initial=run.batch_in_epoch)
-    run.model.train()
+    run.recipe.model.train()
+    started, seen = time.monotonic(), 0
     try:
         for group in groups[run.batch_in_epoch :]:
             if not _budget_left(run, deadline):
                 return False
-            started = time.monotonic()
-            batch = collate(group)
-            loss, tokens = batch_loss(run.model, batch)
-            run.optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(run.model.parameters(), 1.0)
-            run.optimizer.step()
-            run.step += 1
-            run.batch_in_epoch += 1
-            seen = tokens + int((batch["source"] != PAD_ID).sum())
-            rate = seen / max(time.monotonic() - started, 1e-9)
-            bar.update(loss.item(), rate)
-            writer.add_scalar("train/loss", loss.item(), run.step)
+            loss, tokens = _step(run, group)
+            lr = run.optimizer.param_groups[0]["lr"]
+            seen += tokens
+            rate = seen / max(time.monotonic() - started, 1e-9)  # this epoch's average
+            bar.update(loss, rate)
+            writer.add_scalar("train/loss", loss, run.step)
             writer.add_scalar("train/tokens_per_s", rate, run.step)
-            writer.add_scalar("train/lr", run.optimizer.param_groups[0]["lr"], run.step)
+            writer.add_scalar("train/lr", lr, run.step)
+            every = opts.eval_every
+            if every and run.step % every == 0 and run.batch_in_epoch < len(groups):
+                _evaluate(run, writer, report, f"epoch {run.epoch + 1}, step {run.step}")
     finally:
         bar.close()
     run.epoch += 1
@@ -350,26 +226,34 @@ def _train_epoch(run: Run, writer: Any, deadline: float | None) -> bool:
     return True
 
 
-def _end_of_epoch(run: Run, writer: Any, report: Any) -> dict[str, float]:
+def _evaluate(run: Run, writer: Any, report: Any, label: str) -> dict[str, float]:
     """Validate, log, keep the model if it is the best so far, write the resumable checkpoint."""
     scores = validate(run)
     for name, value in scores.items():
         writer.add_scalar(f"val/{name}", value, run.step)
     writer.flush()
-    scores = {"epoch": run.epoch, "step": run.step, **scores}
+    halved = run.schedule.observe(scores["val_loss"])
+    scores = {"epoch": run.epoch, "batch_in_epoch": run.batch_in_epoch, "step": run.step, **scores}
     run.history.append(scores)
     key = [scores["exact_match"], -scores["val_loss"]]
     better = not run.best or key > run.best
     if better:
         run.best = key
-        run.model.save(run.opts.out)
-        summary = {"best": scores, "history": run.history, "seed": run.opts.seed}
+        run.recipe.save(run.opts.out)
+        summary = {
+            "best": scores,
+            "history": run.history,
+            "seed": run.opts.seed,
+            "base": run.opts.base,
+            "max_len": run.recipe.max_len,
+        }
         (run.opts.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-    save_checkpoint(run)
+    checkpoint.save(run)
     report(
-        f"epoch {run.epoch}: val loss {scores['val_loss']:.4f}, exact match "
+        f"{label}: val loss {scores['val_loss']:.3g}, exact match "
         f"{scores['exact_match']:.1f}%, chrF {scores['chrf']:.1f}"
         + (" (best, saved)" if better else "")
+        + (f"; learning rate now {run.schedule.lr(run.step):.2g}" if halved else "")
     )
     return scores
 
@@ -380,26 +264,30 @@ def train(opts: TrainOptions, report: Any = print) -> dict[str, Any]:
     ``--epochs`` counts from the start of the run, also after ``--resume``: resuming a
     3-epoch run with ``--epochs 5`` trains 2 more. ``report`` receives one line per epoch.
     """
+    deadline = None if opts.minutes is None else time.monotonic() + opts.minutes * 60
     run, warnings = prepare(opts)
     for line in warnings:
         report(f"warning: {line}")
     opts = run.opts
-    epochs = opts.epochs if opts.epochs is not None else (10 if opts.minutes is None else math.inf)
-    deadline = None if opts.minutes is None else time.monotonic() + opts.minutes * 60
+    report(
+        f"training on {_describe(run.device)}: {len(run.train)} pairs, {len(run.val)} for validation"
+    )
+    epochs = opts.epochs or (DEFAULT_EPOCHS if opts.minutes is None else math.inf)
     writer, available = open_writer(opts.logdir or opts.out / "tensorboard")
     if not available:
         report(
             "note: tensorboard is not installed, no scalars are written (pip install '.[train]')"
         )
-    finished = True
     try:
         while run.epoch < epochs and _budget_left(run, deadline):
-            finished = _train_epoch(run, writer, deadline)
-            _end_of_epoch(run, writer, report)
+            finished = _train_epoch(run, writer, report, deadline)
+            if not run.history or run.history[-1]["step"] != run.step:
+                label = f"epoch {run.epoch}" if finished else f"epoch {run.epoch + 1} (stopped)"
+                _evaluate(run, writer, report, f"{label}, step {run.step}")
             if not finished:
                 break
     except KeyboardInterrupt:
-        path = save_checkpoint(run)
+        path = checkpoint.save(run)
         report(f"interrupted: checkpoint saved to {path}; continue with --resume")
         raise
     finally:

@@ -1,7 +1,8 @@
 """Progress bar and TensorBoard writer, each optional.
 
-tqdm and tensorboard are in the ``train`` extra; without tqdm a plain line is printed every
-few seconds, without tensorboard no scalars are written (and the CLI says so once).
+tqdm and tensorboard are in the ``train`` extra. Without tqdm, or when stderr is not a
+terminal (a log file would fill with redrawn bars), a plain line is printed every few
+seconds; without tensorboard no scalars are written (and the CLI says so once).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class Progress:
         self._start = time.monotonic()
         self._last = 0.0
         self._bar: Any = None
-        if not enabled:
+        if not enabled or not sys.stderr.isatty():  # a log file gets the plain lines
             return
         try:
             from tqdm import tqdm

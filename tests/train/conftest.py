@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from bot.train.loop import TrainOptions
+from bot.train.options import TrainOptions
 from bot.train.synthetic import make_pairs
-
-HAS_LSTM = importlib.util.find_spec("bot.engine.lstm") is not None
-needs_lstm = pytest.mark.skipif(
-    not HAS_LSTM, reason="bot/engine/lstm.py (the LSTM model, written separately) is missing"
-)
 
 
 @pytest.fixture

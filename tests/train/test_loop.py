@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from bot.train import loop
-from bot.train.loop import TrainOptions, collate, train
-
-from .conftest import needs_lstm
+from bot.train.loop import train
+from bot.train.options import TrainOptions
+from bot.train.recipe import collate, decoder_inputs
 
 
 def quiet(_: str) -> None:
@@ -20,10 +20,12 @@ def quiet(_: str) -> None:
 
 
 def test_collate_pads_and_shifts() -> None:
-    batch = collate([([5, 6, 1], [7, 8, 1]), ([5, 1], [9, 1])])
+    batch = collate([([5, 6, 1], [7, 8, 1]), ([5, 1], [9, 1])], pad_id=0)
     assert batch["source"].tolist() == [[5, 6, 1], [5, 1, 0]]
-    assert batch["inputs"].tolist() == [[2, 7, 8], [2, 9, 0]]
+    assert batch["mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["labels"].tolist() == [[7, 8, 1], [9, 1, -100]]
+    inputs = decoder_inputs(batch["labels"], start_id=2, pad_id=0)
+    assert inputs.tolist() == [[2, 7, 8], [2, 9, 1]]
 
 
 def weights(out: Path) -> dict[str, torch.Tensor]:
@@ -34,7 +36,6 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-@needs_lstm
 def test_tiny_run_lowers_loss_and_saves_a_reloadable_model(tiny: TrainOptions) -> None:
     from bot.engine.lstm import LSTMSeq2Seq
 
@@ -51,7 +52,6 @@ def test_tiny_run_lowers_loss_and_saves_a_reloadable_model(tiny: TrainOptions) -
     assert (out / loop.CHECKPOINT).is_file()
 
 
-@needs_lstm
 def test_same_seed_same_model(tiny: TrainOptions, tmp_path: Path) -> None:
     train(tiny, report=quiet)
     twin = dataclasses.replace(tiny, out=tmp_path / "twin")
@@ -62,7 +62,6 @@ def test_same_seed_same_model(tiny: TrainOptions, tmp_path: Path) -> None:
     assert not same(weights(tiny.out), weights(other.out))
 
 
-@needs_lstm
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(
     tiny: TrainOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,7 +91,6 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(
     assert same(weights(tiny.out), weights(straight.out))
 
 
-@needs_lstm
 def test_minutes_and_step_budget_stop_mid_epoch(tiny: TrainOptions) -> None:
     result = train(dataclasses.replace(tiny, epochs=None, minutes=5, max_steps=3), report=quiet)
     assert result["steps"] == 3 and result["epochs"] == 0
@@ -105,16 +103,21 @@ def test_resume_without_checkpoint_is_an_error(tiny: TrainOptions) -> None:
         train(dataclasses.replace(tiny, resume=True), report=quiet)
 
 
-@needs_lstm
-def test_fast_greedy_matches_the_forward_only_fallback(tiny: TrainOptions) -> None:
-    from bot.engine.lstm import LSTMConfig, LSTMSeq2Seq
+def test_eval_every_validates_inside_the_epoch(tiny: TrainOptions) -> None:
+    lines: list[str] = []
+    result = train(dataclasses.replace(tiny, eval_every=3), report=lines.append)
+    assert [h["step"] for h in result["history"]] == [3, 6, 8]  # 8 batches: 3, 6, the end
+    assert [h["batch_in_epoch"] for h in result["history"]] == [3, 6, 0]
+    assert lines[0].startswith("training on CPU") and "64 pairs, 8 for validation" in lines[0]
+    assert lines[1].startswith("epoch 1, step 3: val loss") and lines[-1].startswith("epoch 1,")
+    saved = torch.load(tiny.out / loop.CHECKPOINT, weights_only=False)
+    assert saved["step"] == 8 and "schedule" in saved
 
-    torch.manual_seed(0)
-    model = LSTMSeq2Seq(LSTMConfig(vocab_size=30, embed_dim=8, hidden_dim=16)).eval()
-    source = torch.tensor([[5, 6, 7, 1], [8, 1, 0, 0]])
 
-    class ForwardOnly(torch.nn.Module):
-        def forward(self, *args: torch.Tensor) -> torch.Tensor:
-            return model(*args)
-
-    assert loop.greedy(model, source, 12) == loop.greedy(ForwardOnly(), source, 12)
+def test_device_choice() -> None:
+    assert loop.resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert loop.resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(loop.TrainError, match="torch sees no CUDA device"):
+            loop.resolve_device("cuda")

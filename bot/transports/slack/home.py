@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserError
 from bot.locale import language_name, parse_language, parse_timezone
@@ -30,6 +29,7 @@ from bot.reminders.delivery import REMINDERS_TASK
 from bot.settings import Settings
 from bot.transports.base import DeliveryError, Receiver
 from bot.transports.slack import delivery
+from bot.transports.slack.hooks import TransportHooks
 from bot.transports.slack.payloads import (
     PLATFORM,
     AppHomeOpened,
@@ -40,6 +40,7 @@ from bot.transports.slack.payloads import (
     validated,
 )
 from bot.transports.slack.rendering import ACTION_PREFIX, escape, section
+from bot.transports.slack.replies import Origin
 from storage import reminders as store
 from storage.db import Database
 from storage.models import Reminder
@@ -55,10 +56,6 @@ SETTINGS_BUTTON = "seqbot_home_settings"
 HOME_REMINDERS = 20
 SNOOZE = "1h"
 _REMEMBERED = 10_000
-
-Run = Callable[[IncomingMessage], Awaitable[None]]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
-Allowed = Callable[[str, str, ChatKind], bool]
 
 
 def reminder_blocks(reminder: Reminder) -> list[dict[str, Any]]:
@@ -192,22 +189,10 @@ async def profile(db: Database, settings: Settings, user_id: str) -> tuple[str, 
 class HomeTab:
     """Publishes Home views and answers Home's settings button and modal."""
 
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        bot: Receiver,
-        settings: Settings,
-        *,
-        run: Run,
-        spawn: Spawn,
-        allowed: Allowed,
-    ) -> None:
-        self.client = client
+    def __init__(self, hooks: TransportHooks, bot: Receiver, settings: Settings) -> None:
+        self.hooks = hooks
         self.bot = bot
         self.settings = settings
-        self._run = run
-        self._spawn = spawn
-        self._allowed = allowed
         #: Who opened Home in this process, and their DM channel with the bot.
         self._opened: OrderedDict[str, str] = OrderedDict()
 
@@ -217,13 +202,13 @@ class HomeTab:
         event = envelope.event if envelope is not None else None
         if not isinstance(event, AppHomeOpened) or event.tab != "home":
             return
-        if not self._allowed(event.user, event.channel, ChatKind.PRIVATE):
+        if not self.hooks.allowed(event.user, event.channel, ChatKind.PRIVATE):
             return
         self._opened[event.user] = event.channel
         self._opened.move_to_end(event.user)
         while len(self._opened) > _REMEMBERED:
             self._opened.popitem(last=False)
-        self._spawn(self.refresh(event.user))
+        self.hooks.spawn(self.refresh(event.user))
 
     async def refresh(self, user_id: str) -> None:
         """Publish Home again for a person who opened it; failures are logged, not raised."""
@@ -232,7 +217,7 @@ class HomeTab:
             return
         try:
             view = await self._view(user_id, channel)
-            await delivery.call(lambda: self.client.views_publish(user_id=user_id, view=view))
+            await delivery.call(lambda: self.hooks.client.views_publish(user_id=user_id, view=view))
         except DeliveryError as exc:
             log.info("Slack: could not publish Home for %s: %s", user_id, exc)
         except Exception:
@@ -261,7 +246,7 @@ class HomeTab:
         modal = settings_modal(channel=channel, timezone=zone, language=language)
         try:
             await delivery.call(
-                lambda: self.client.views_open(trigger_id=press.trigger_id, view=modal)
+                lambda: self.hooks.client.views_open(trigger_id=press.trigger_id, view=modal)
             )
         except DeliveryError as exc:
             log.info("Slack: could not open the settings modal: %s", exc)
@@ -279,7 +264,7 @@ class HomeTab:
         await ack()
         user = submitted.user
         channel = submitted.view.private_metadata
-        if not channel or not self._allowed(user.id, channel, ChatKind.PRIVATE):
+        if not channel or not self.hooks.allowed(user.id, channel, ChatKind.PRIVATE):
             return
         current_zone, zone_set, current_language = await self._profile(user.id)
         changes = []
@@ -300,9 +285,10 @@ class HomeTab:
             )
             for index, change in enumerate(changes)
         ]
-        self._spawn(self._run_all(messages))
+        self.hooks.spawn(self._run_all(messages))
 
     async def _run_all(self, messages: list[IncomingMessage]) -> None:
-        """In order, so the confirmations read as the form was filled in."""
+        """In order, so the confirmations read as the form was filled in; answered in the DM."""
         for message in messages:
-            await self._run(message)
+            origin = Origin(user_id=message.user_id, chat_kind=message.chat_kind)
+            await self.hooks.run(message, origin)

@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import ChatKind, IncomingMessage
 from bot.plugins import action_id
@@ -33,6 +31,7 @@ from bot.settings import Settings
 from bot.transports.base import DeliveryError, Receiver
 from bot.transports.slack import delivery
 from bot.transports.slack.home import input_text, profile
+from bot.transports.slack.hooks import TransportHooks
 from bot.transports.slack.payloads import PLATFORM, View, ViewSubmission, chat_kind, validated
 from bot.transports.slack.replies import Origin
 
@@ -51,11 +50,6 @@ MAX_TEXT = 1000
 _ID = re.compile(r"^[A-Z0-9]{1,40}$")
 _TS = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,9})?$")
 _URL = re.compile(r"^https?://[!-~]{1,2000}$")
-
-Run = Callable[[IncomingMessage, Origin], Awaitable[None]]
-Claim = Callable[[str], Awaitable[bool]]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
-Allowed = Callable[[str, str, ChatKind], bool]
 
 
 @dataclass(frozen=True)
@@ -195,24 +189,10 @@ def _moment(day: str, clock: str, zone: str) -> datetime | None:
 class ReminderModal:
     """Opens the reminder modal and turns its submission into the reminders task's action."""
 
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        bot: Receiver,
-        settings: Settings,
-        *,
-        run: Run,
-        claim: Claim,
-        spawn: Spawn,
-        allowed: Allowed,
-    ) -> None:
-        self.client = client
+    def __init__(self, hooks: TransportHooks, bot: Receiver, settings: Settings) -> None:
+        self.hooks = hooks
         self.bot = bot
         self.settings = settings
-        self._run = run
-        self._claim = claim
-        self._spawn = spawn
-        self._allowed = allowed
 
     async def open(self, trigger_id: str, user_id: str, target: Target, text: str = "") -> None:
         """``views.open`` with the trigger of the command or shortcut (valid for 3 seconds)."""
@@ -220,7 +200,9 @@ class ReminderModal:
         today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
         view = remind_modal(target, zone=zone, today=today, text=text)
         try:
-            await delivery.call(lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+            await delivery.call(
+                lambda: self.hooks.client.views_open(trigger_id=trigger_id, view=view)
+            )
         except DeliveryError as exc:
             log.info("Slack: could not open the reminder modal: %s", exc)
 
@@ -231,7 +213,7 @@ class ReminderModal:
         if submitted is None or target is None:
             await ack()
             return
-        if not self._allowed(submitted.user.id, target.channel, ChatKind(target.kind)):
+        if not self.hooks.allowed(submitted.user.id, target.channel, ChatKind(target.kind)):
             await ack()
             return
         zone, _, _ = await profile(self.bot.db, self.settings, submitted.user.id)
@@ -254,12 +236,12 @@ class ReminderModal:
         )  # fmt: skip
         origin = Origin(user_id=user.id, chat_kind=message.chat_kind,
                         response_url=target.response_url, ephemeral=True)  # fmt: skip
-        self._spawn(self._once(f"view:{submitted.view.id}", message, origin))
+        self.hooks.spawn(self._once(f"view:{submitted.view.id}", message, origin))
 
     async def _once(self, key: str, message: IncomingMessage, origin: Origin) -> None:
         """A modal is submitted once; a replayed submission creates nothing."""
-        if await self._claim(key):
-            await self._run(message, origin)
+        if await self.hooks.claim(key):
+            await self.hooks.run(message, origin)
 
 
 def command_target(channel: str, private: bool, response_url: str) -> Target:

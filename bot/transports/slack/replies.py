@@ -15,9 +15,9 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck
@@ -33,10 +33,12 @@ from bot.transports.slack.rendering import (
     with_share_button,
 )
 
+if TYPE_CHECKING:  # hooks.py imports Origin from here
+    from bot.transports.slack.hooks import Spawn
+
 log = logging.getLogger(__name__)
 
 WORKING = "Working on it…"
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 OnUnavailable = Callable[[Address, str], Awaitable[object]]
 
 

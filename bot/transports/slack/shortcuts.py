@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import ChatKind, IncomingMessage, QuotedMessage, Reply
+from bot.messages import IncomingMessage, QuotedMessage, Reply
 from bot.transports.base import DeliveryError
 from bot.transports.slack import delivery
+from bot.transports.slack.hooks import TransportHooks
 from bot.transports.slack.modals import ReminderModal, Target
 from bot.transports.slack.payloads import (
     PLATFORM,
@@ -46,10 +46,6 @@ CALLBACK_IDS = (TRANSLATE, SUMMARIZE, REMIND)
 #: Messages of a thread read for Summarize (one page of ``conversations.replies``).
 THREAD_LIMIT = 200
 
-Run = Callable[[IncomingMessage, Origin], Awaitable[None]]
-Claim = Callable[[str], Awaitable[bool]]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
-Allowed = Callable[[str, str, ChatKind], bool]
 UserName = Callable[[str], Awaitable[str]]
 
 
@@ -58,25 +54,17 @@ class Shortcuts:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        hooks: TransportHooks,
         outbox: Outbox,
         modal: ReminderModal,
         me: BotIdentity,
         *,
-        run: Run,
-        claim: Claim,
-        spawn: Spawn,
-        allowed: Allowed,
         user_name: UserName,
     ) -> None:
-        self.client = client
+        self.hooks = hooks
         self.outbox = outbox
         self.modal = modal
         self.me = me
-        self._run = run
-        self._claim = claim
-        self._spawn = spawn
-        self._allowed = allowed
         self._user_name = user_name
 
     async def on_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -87,12 +75,12 @@ class Shortcuts:
             return
         channel = shortcut.channel.id
         kind = chat_kind(channel)
-        if not self._allowed(shortcut.user.id, channel, kind):
+        if not self.hooks.allowed(shortcut.user.id, channel, kind):
             return
         if shortcut.callback_id == REMIND:  # the trigger id is good for 3 s: no claim first
-            self._spawn(self._remind(shortcut))
+            self.hooks.spawn(self._remind(shortcut))
         else:
-            self._spawn(self._answer(shortcut))
+            self.hooks.spawn(self._answer(shortcut))
 
     async def _remind(self, shortcut: MessageAction) -> None:
         message = shortcut.message
@@ -107,7 +95,7 @@ class Shortcuts:
     async def _permalink(self, channel: str, ts: str) -> str | None:
         try:
             found = await delivery.call(
-                lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts)
+                lambda: self.hooks.client.chat_getPermalink(channel=channel, message_ts=ts)
             )
         except DeliveryError as exc:
             log.info("Slack: no permalink for %s/%s: %s", channel, ts, exc)
@@ -117,7 +105,7 @@ class Shortcuts:
 
     async def _answer(self, shortcut: MessageAction) -> None:
         """Translate or summarize through the core, privately, with "Post in thread"."""
-        if not await self._claim(f"trigger:{shortcut.trigger_id}"):
+        if not await self.hooks.claim(f"trigger:{shortcut.trigger_id}"):
             return
         message = shortcut.message
         channel = shortcut.channel.id
@@ -144,13 +132,13 @@ class Shortcuts:
                         share=(channel, thread))  # fmt: skip
         working = dataclasses.replace(incoming, origin=origin)
         await self.outbox.reply(working, Reply(WORKING, private=True))
-        await self._run(incoming, origin)
+        await self.hooks.run(incoming, origin)
 
     async def _thread_text(self, channel: str, thread: str, fallback: str) -> str:
         """The thread as "Name: text" lines (bots left out); the message alone if unreadable."""
         try:
             found = await delivery.call(
-                lambda: self.client.conversations_replies(
+                lambda: self.hooks.client.conversations_replies(
                     channel=channel, ts=thread, limit=THREAD_LIMIT
                 )
             )
@@ -175,15 +163,15 @@ class Shortcuts:
         if press is None or shared is None:
             return
         channel, thread, text = shared
-        if not self._allowed(press.user.id, channel, chat_kind(channel)):
+        if not self.hooks.allowed(press.user.id, channel, chat_kind(channel)):
             return
-        if not await self._claim(f"trigger:{press.trigger_id}"):
+        if not await self.hooks.claim(f"trigger:{press.trigger_id}"):
             return
         reply = Reply(f"{text}\n\n(shared by {await self._user_name(press.user.id)})")
         try:
             for message in slack_messages(reply):
                 await delivery.call(
-                    lambda m=message: self.client.chat_postMessage(  # type: ignore[misc]
+                    lambda m=message: self.hooks.client.chat_postMessage(  # type: ignore[misc]
                         channel=channel, thread_ts=thread, **m.as_kwargs()
                     )
                 )

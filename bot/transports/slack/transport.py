@@ -57,6 +57,7 @@ from bot.transports.slack import delivery
 from bot.transports.slack.connection import HttpEndpoint, connect_socket_mode
 from bot.transports.slack.files import FileDownloader
 from bot.transports.slack.home import SETTINGS_BUTTON, SETTINGS_CALLBACK, HomeTab
+from bot.transports.slack.hooks import TransportHooks
 from bot.transports.slack.modals import REMIND_CALLBACK, ReminderModal, command_target
 from bot.transports.slack.payloads import (
     PLATFORM,
@@ -137,22 +138,18 @@ class SlackTransport(Transport):
         self._outbox = Outbox(
             self.client, self._session, spawn=self._spawn, on_unavailable=self._chat_unavailable
         )
-        self._home = HomeTab(
-            self.client, bot, self.settings, run=self._run_private, spawn=self._spawn,
+        hooks = TransportHooks(
+            client=self.client, run=self._handle, claim=self._claim, spawn=self._spawn,
             allowed=self._allowed,
         )  # fmt: skip
-        self._modal = ReminderModal(
-            self.client, bot, self.settings, run=self._handle, claim=self._claim,
-            spawn=self._spawn, allowed=self._allowed,
-        )  # fmt: skip
+        self._home = HomeTab(hooks, bot, self.settings)
+        self._modal = ReminderModal(hooks, bot, self.settings)
         try:
             self.me = await self._identify()
             self.mention_tokens = (self.me.mention,)
             self._shortcuts = Shortcuts(
-                self.client, self._outbox, self._modal, self.me, run=self._handle,
-                claim=self._claim, spawn=self._spawn, allowed=self._allowed,
-                user_name=self._user_name,
-            )  # fmt: skip
+                hooks, self._outbox, self._modal, self.me, user_name=self._user_name
+            )
             self._app = self._build_app(secret)
             if app_token is not None:
                 self._socket = await connect_socket_mode(self._app, self.client, app_token)
@@ -284,10 +281,6 @@ class SlackTransport(Transport):
         await self._bot.handle(dataclasses.replace(message, origin=origin), self)
         if self._home is not None and (message.addressed or message.action):
             await self._home.refresh(message.user_id)
-
-    async def _run_private(self, message: IncomingMessage) -> None:
-        """A message made from a Home or modal form, answered in the person's DM."""
-        await self._handle(message, Origin(user_id=message.user_id, chat_kind=message.chat_kind))
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Acknowledge within the budget: with the answer if it is ready, else "working…".
