@@ -109,7 +109,8 @@ def test_eval_every_validates_inside_the_epoch(tiny: TrainOptions) -> None:
     assert [h["step"] for h in result["history"]] == [3, 6, 8]  # 8 batches: 3, 6, the end
     assert [h["batch_in_epoch"] for h in result["history"]] == [3, 6, 0]
     assert lines[0].startswith("training on CPU") and "64 pairs, 8 for validation" in lines[0]
-    assert lines[1].startswith("epoch 1, step 3: val loss") and lines[-1].startswith("epoch 1,")
+    validations = [line for line in lines if line.startswith("epoch")]  # tensorboard or not
+    assert validations[0].startswith("epoch 1, step 3: val loss") and len(validations) == 3
     saved = torch.load(tiny.out / loop.CHECKPOINT, weights_only=False)
     assert saved["step"] == 8 and "schedule" in saved
 
