@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -228,6 +229,7 @@ def print_table(report: dict[str, Any]) -> None:
 def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     data = make_data(args.task, args.n, args.n_test, work)
     model = work / "model"
+    shutil.rmtree(model, ignore_errors=True)  # a --keep directory reused: measure a new run
     trained = run_train(data, model, args.minutes, args.eval_every)
     summary = json.loads((model / "training.json").read_text())
     trained |= _done_line(trained["output"])

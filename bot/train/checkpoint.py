@@ -63,8 +63,14 @@ def resumed_options(opts: TrainOptions, saved: dict[str, Any]) -> TrainOptions:
 
 def restore(run: Run, saved: dict[str, Any]) -> None:
     """Put a loaded checkpoint's state into a freshly built run."""
-    run.recipe.model.load_state_dict(saved["model"])
-    run.optimizer.load_state_dict(saved["optimizer"])
+    try:
+        run.recipe.model.load_state_dict(saved["model"])
+        run.optimizer.load_state_dict(saved["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise TrainError(
+            f"{run.opts.out / CHECKPOINT}: does not fit the model rebuilt from it "
+            f"({str(exc).splitlines()[0][:160]}); start over in another --out"
+        ) from None
     if "schedule" in saved:
         run.schedule.load_state_dict(saved["schedule"])
     run.epoch, run.batch_in_epoch = saved["epoch"], saved["batch_in_epoch"]

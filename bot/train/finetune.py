@@ -107,6 +107,7 @@ class FinetuneRecipe:
         if base.resolve() == opts.out.resolve():
             raise TrainError("--out must not be the --base directory (it would be overwritten)")
         family, cfg = _family(base)
+        self.default_lr = DEFAULT_LR
         self.eos_id = int(cfg["eos_token_id"])
         self.pad_id = int(cfg["pad_token_id"])
         self.max_len = opts.max_len or DEFAULT_MAX_LEN

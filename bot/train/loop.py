@@ -31,7 +31,7 @@ from . import checkpoint, metrics
 from .data import Pair, read_pairs, split_pairs
 from .options import TrainError, TrainOptions
 from .progress import Progress, open_writer
-from .recipe import IGNORE, Batch, Example, Recipe, collate, encode_pair
+from .recipe import IGNORE, Batch, Example, Recipe, collate, encode_pair, encode_source
 from .schedule import Schedule
 
 #: Epochs when neither --epochs nor --minutes is given.
@@ -96,7 +96,7 @@ def batch_loss(recipe: Recipe, batch: Batch) -> tuple[torch.Tensor, int]:
 def generate_texts(run: Run, texts: list[str]) -> list[str]:
     """Greedy outputs for ``texts`` (validation), decoded as the engine decodes them."""
     recipe = run.recipe
-    examples = [encode_pair(recipe, text, "") for text in texts]
+    examples = [(encode_source(recipe, text), [recipe.eos_id]) for text in texts]
     outputs: list[str] = []
     for group in batches(examples, run.opts.batch_size, seed=None):
         outputs += [recipe.tokenizer.decode(ids) for ids in recipe.generate(_on(run, group))]
@@ -148,21 +148,20 @@ def build_recipe(opts: TrainOptions, train: list[Pair], device: torch.device) ->
     return FinetuneRecipe(opts, device)
 
 
-def _default_lr(opts: TrainOptions) -> float:
-    from . import finetune, scratch
-
-    return scratch.DEFAULT_LR if opts.base is None else finetune.DEFAULT_LR
-
-
 def prepare(opts: TrainOptions) -> tuple[Run, list[str]]:
     """Data, tokenizer, model and optimizer; from the checkpoint with ``resume``."""
+    if not opts.resume and (opts.out / CHECKPOINT).is_file():
+        raise TrainError(
+            f"{opts.out} already holds a training run; continue it with --resume, "
+            "or choose another --out (or delete it) to start over"
+        )
     saved = checkpoint.load(opts) if opts.resume else None
     if saved is not None:
         opts = checkpoint.resumed_options(opts, saved)
     device = resolve_device(opts.device)
     train, val, warnings = _pairs(opts)
     recipe = build_recipe(opts, train, device)
-    lr = opts.lr if opts.lr is not None else _default_lr(opts)
+    lr = opts.lr if opts.lr is not None else recipe.default_lr
     optimizer = torch.optim.AdamW(recipe.model.parameters(), lr=lr)
     schedule = Schedule(lr, opts.warmup_steps or 0)
     examples = [encode_pair(recipe, p.source, p.target) for p in train]

@@ -35,6 +35,8 @@ class Recipe(Protocol):
     eos_id: int
     #: Tokens per source and target (EOS included) this run cuts texts to.
     max_len: int
+    #: The learning rate when --lr is not given.
+    default_lr: float
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean cross-entropy over the real (non-IGNORE) label tokens of ``batch``."""
@@ -54,9 +56,13 @@ def cut(ids: list[int], max_len: int, eos_id: int) -> list[int]:
     return ids if len(ids) <= max_len else [*ids[: max_len - 1], eos_id]
 
 
+def encode_source(recipe: Recipe, source: str) -> list[int]:
+    return cut(recipe.tokenizer.encode(source), recipe.max_len, recipe.eos_id)
+
+
 def encode_pair(recipe: Recipe, source: str, target: str) -> Example:
-    tok, n, eos = recipe.tokenizer, recipe.max_len, recipe.eos_id
-    return cut(tok.encode(source), n, eos), cut(tok.encode_target(target), n, eos)
+    target_ids = cut(recipe.tokenizer.encode_target(target), recipe.max_len, recipe.eos_id)
+    return encode_source(recipe, source), target_ids
 
 
 def collate(examples: list[Example], pad_id: int) -> Batch:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bot.engine.errors import EngineError
 from bot.engine.tokenizer import JsonTokenizer
 
 from .data import Pair
@@ -37,7 +38,7 @@ def _lstm_classes() -> tuple[Any, Any]:
 class ScratchRecipe:
     """An :class:`LSTMSeq2Seq` of the options' shape and the tokenizer trained for it."""
 
-    pad_id, eos_id = PAD_ID, EOS_ID
+    pad_id, eos_id, default_lr = PAD_ID, EOS_ID, DEFAULT_LR
 
     def __init__(self, opts: TrainOptions, train: list[Pair], device: torch.device) -> None:
         if opts.arch not in ARCHS:
@@ -50,7 +51,10 @@ class ScratchRecipe:
         path = opts.out / "tokenizer.json"
         if not path.is_file():
             raise TrainError(f"{path}: missing; the checkpoint cannot be resumed without it")
-        self.tokenizer = JsonTokenizer(path, EOS_ID)
+        try:
+            self.tokenizer = JsonTokenizer(path, EOS_ID)
+        except EngineError as exc:
+            raise TrainError(str(exc)) from None
         config_cls, model_cls = _lstm_classes()
         torch.manual_seed(opts.seed)
         config = config_cls(

@@ -57,15 +57,3 @@ def save_tokenizer(tok: Tokenizer, directory: Path) -> Path:
 
 def load_tokenizer(directory: Path) -> Tokenizer:
     return Tokenizer.from_file(str(Path(directory) / "tokenizer.json"))
-
-
-def encode(tok: Tokenizer, text: str, max_len: int) -> list[int]:
-    """Ids ending with EOS, cut to ``max_len`` (EOS kept last so the model learns to stop)."""
-    ids = tok.encode(text).ids
-    if len(ids) > max_len:
-        ids = [*ids[: max_len - 1], EOS_ID]
-    return ids
-
-
-def decode(tok: Tokenizer, ids: list[int]) -> str:
-    return tok.decode(ids, skip_special_tokens=True)

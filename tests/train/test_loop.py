@@ -122,3 +122,27 @@ def test_device_choice() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(loop.TrainError, match="torch sees no CUDA device"):
             loop.resolve_device("cuda")
+
+
+def test_a_finished_run_is_not_overwritten_without_resume(tiny: TrainOptions) -> None:
+    train(tiny, report=quiet)
+    before = (tiny.out / loop.CHECKPOINT).read_bytes()
+    with pytest.raises(loop.TrainError, match="already holds a training run; continue it with"):
+        train(tiny, report=quiet)
+    assert (tiny.out / loop.CHECKPOINT).read_bytes() == before
+
+
+def test_resume_with_a_broken_tokenizer_or_checkpoint_is_one_error(tiny: TrainOptions) -> None:
+    train(tiny, report=quiet)
+    tokenizer = tiny.out / "tokenizer.json"
+    good = tokenizer.read_text()
+    tokenizer.write_text("garbage")
+    resumed = dataclasses.replace(tiny, epochs=2, resume=True)
+    with pytest.raises(loop.TrainError, match="cannot read tokenizer"):
+        train(resumed, report=quiet)
+    tokenizer.write_text(good)
+    saved = torch.load(tiny.out / loop.CHECKPOINT, weights_only=False)
+    saved["model"] = {k: v[:1] for k, v in saved["model"].items()}  # another model's shapes
+    torch.save(saved, tiny.out / loop.CHECKPOINT)
+    with pytest.raises(loop.TrainError, match="does not fit the model rebuilt from it"):
+        train(resumed, report=quiet)
